@@ -1,0 +1,1 @@
+"""stsr integrations: the command line, the mpv player and the watch folder."""

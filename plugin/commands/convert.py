@@ -1,0 +1,89 @@
+"""``stsr convert``: the offline converter."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from core.engine import ConvertOptions, Progress, convert, parse_rate, silence_library_logs
+from core.schedule import SCHEDULES
+
+from ..progress import ProgressBar
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that runs the engine (convert, pipe, watch, play)."""
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=parse_rate, default=None, metavar="RATE",
+                      help="output frame rate, e.g. 60000/1001 (default), 59.94, 120, 144")
+    rate.add_argument("--times", type=int, default=None, metavar="N",
+                      help="output rate = input rate / 2 * N (the published method's setting)")
+    parser.add_argument("--backend", default="auto", metavar="NAME",
+                        help="interpolator: auto (gmfss_union if its weights are present, else flow), "
+                             "flow, rife, gmfss_union")
+    parser.add_argument("--height", type=int, default=None, metavar="H",
+                        help="processing (and output) height; default: the input's")
+    parser.add_argument("--mode", choices=sorted(SCHEDULES), default="pairs",
+                        help="pairs: stsr resampling (default); naive: plain interpolation between frames")
+    parser.add_argument("--no-scene-detect", dest="scene_detect", action="store_false",
+                        help="do not look for scene cuts")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
+    parser.add_argument("--model", choices=("vanillagan", "wgan"), default=None,
+                        help="gmfss_union weights variant (default vanillagan)")
+    parser.add_argument("--weights", default=None, metavar="DIR",
+                        help="folder with flownet.pkl, rife.pkl, metric.pkl, fusionnet.pkl")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="gmfss_union flow scale 0.25-1.0 (lower for large inputs)")
+
+
+def options_from_args(args: argparse.Namespace) -> ConvertOptions:
+    backend_options = {}
+    for key, option in (("model", "model"), ("weights", "weights_dir"), ("scale", "scale")):
+        value = getattr(args, key, None)
+        if value is not None:
+            backend_options[option] = value
+    return ConvertOptions(
+        fps=args.fps, times=args.times, backend=args.backend, backend_options=backend_options,
+        height=args.height, schedule=args.mode, scene_detect=args.scene_detect, device=args.device,
+        codec=getattr(args, "codec", "h264"), overwrite=getattr(args, "overwrite", False),
+    )
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGTERM and a first Ctrl-C ask the engine to stop; it cleans up and exits."""
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    silence_library_logs()
+    options = options_from_args(args)
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    with ProgressBar("converting", unit="frame", enabled=not args.quiet) as bar:
+        def on_progress(progress: Progress) -> None:
+            bar.update(progress.done, progress.total)
+        result = convert(args.input, args.output, options, progress=on_progress, stop=stop)
+    rate = result.rate
+    rate_text = str(rate) if rate.denominator != 1 else str(rate.numerator)
+    print(f"wrote {result.output}: {result.frames} frames at {rate_text} fps ({float(rate):.3f}), "
+          f"{result.width}x{result.height}, {result.backend}, {result.seconds:.1f} s, "
+          f"{result.fps:.1f} frames/s", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("convert", help="convert a video to a smooth higher frame rate",
+                                   description="Resample INPUT to a uniform higher frame rate without stutter.")
+    parser.add_argument("input", help="input video")
+    parser.add_argument("output", help="output video (.mp4, .mkv, .mov)")
+    add_engine_arguments(parser)
+    parser.add_argument("--codec", choices=("h264", "h265", "ffv1"), default="h264", help="video codec")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
