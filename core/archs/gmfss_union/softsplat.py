@@ -64,7 +64,7 @@ def softmax_splat(values: torch.Tensor, flow: torch.Tensor, metric: torch.Tensor
     dtype = values.dtype
     metric = metric.float()
     # Softmax weights are invariant to a per-image constant; subtracting the max keeps exp() finite.
-    metric = metric - metric.amax(dim=(1, 2, 3), keepdim=True).clamp_min(0.0)
+    metric = metric - metric.amax(dim=(1, 2, 3), keepdim=True)
     weight = metric.exp()
     splatted = forward_splat(torch.cat((values.float() * weight, weight), dim=1), flow)
     total = splatted[:, -1:]

@@ -1,0 +1,1 @@
+"""Network architectures, kept apart from weight loading and from the interpolator backends."""

@@ -1,0 +1,406 @@
+"""GMFlow (Xu et al. 2022) as used by GMFSS_union: two scales, swin-style split attention, bidirectional.
+
+Pipeline for one pair, both directions at once:
+
+1. ``encode``: a CNN backbone per frame (instance norm, so frames are independent and
+   their features can be cached across pairs) giving 1/8 and 1/4 resolution features.
+2. 1/8 scale: a 6-layer transformer (self + cross attention in 2x2 windows) updates
+   both frames' features; *global* matching (softmax over every pixel of the other
+   frame) gives flow 0->1 from the correlation matrix and flow 1->0 from its
+   transpose; self-attention over the frame's features propagates flow into
+   unmatched areas.
+3. 1/4 scale: the upsampled flow pre-warps the other frame's features, the transformer
+   runs again in 8x8 windows, *local* matching (radius 4) adds a residual, a 3x3
+   attention propagates it, and learned convex upsampling brings it to full size.
+
+The reference runs the network twice per pair, once per direction; this computes
+exactly the same two flows while sharing the backbone, the 1/8 transformer and the
+correlation. Parameter names follow ``flownet.pkl``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .warp import backward_warp, pixel_grid
+
+FEATURE_CHANNELS = 128
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: windows per side of the swin attention at 1/8 and at 1/4 resolution
+ATTENTION_SPLITS = (2, 8)
+#: local matching radius at 1/4 (1/8 uses global matching)
+LOCAL_RADIUS = 4
+#: input sizes must be multiples of this: 1/4 resolution split into 8 windows
+ALIGNMENT = 32
+
+
+# --------------------------------------------------------------------------- backbone
+
+
+class ResidualUnit(nn.Module):
+    """Two 3x3 convs with instance norm and a (projected) skip connection."""
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.norm1 = nn.InstanceNorm2d(channels)
+        self.norm2 = nn.InstanceNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or in_channels != channels:
+            self.downsample = nn.Sequential(nn.Conv2d(in_channels, channels, 1, stride), nn.InstanceNorm2d(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.norm1(self.conv1(x)))
+        y = self.relu(self.norm2(self.conv2(y)))
+        if self.downsample is not None:
+            x = self.downsample(x)
+        return self.relu(x + y)
+
+
+class SharedStrideConv(nn.Module):
+    """One 3x3 kernel applied at stride 1 and 2 ("trident" conv): the two output scales share weights."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(channels, channels, 3, 3))
+        nn.init.kaiming_uniform_(self.weight, nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return F.conv2d(x, self.weight, None, 1, 1), F.conv2d(x, self.weight, None, 2, 1)
+
+
+class Backbone(nn.Module):
+    """ResNet-style encoder: 1/2 (64 ch) -> 1/4 (96) -> 1/4 (128) -> features at 1/4 and 1/8."""
+
+    def __init__(self, out_channels: int = FEATURE_CHANNELS) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.norm1 = nn.InstanceNorm2d(64)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.layer1 = nn.Sequential(ResidualUnit(64, 64), ResidualUnit(64, 64))
+        self.layer2 = nn.Sequential(ResidualUnit(64, 96, stride=2), ResidualUnit(96, 96))
+        self.layer3 = nn.Sequential(ResidualUnit(96, 128), ResidualUnit(128, 128))
+        self.conv2 = nn.Conv2d(128, out_channels, 1)
+        self.trident_conv = SharedStrideConv(out_channels)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns ``(features at 1/8, features at 1/4)``: coarse first, the order they are used in."""
+        x = self.relu1(self.norm1(self.conv1(x)))
+        x = self.conv2(self.layer3(self.layer2(self.layer1(x))))
+        fine, coarse = self.trident_conv(x)
+        return coarse, fine
+
+
+# --------------------------------------------------------------------------- attention helpers
+
+
+def sine_position_encoding(height: int, width: int, channels: int, device: torch.device) -> torch.Tensor:
+    """DETR-style normalised 2D sine/cosine encoding, ``(channels, H, W)``: y half then x half."""
+    half = channels // 2
+    eps = 1e-6
+    ys = torch.arange(1, height + 1, device=device, dtype=torch.float32) / (height + eps) * (2 * math.pi)
+    xs = torch.arange(1, width + 1, device=device, dtype=torch.float32) / (width + eps) * (2 * math.pi)
+    exponent = 2 * (torch.arange(half, device=device) // 2).float() / half
+    frequencies = 10000.0**exponent  # each frequency twice: once for sin, once for cos
+
+    def encode(positions: torch.Tensor) -> torch.Tensor:
+        angles = positions[:, None] / frequencies  # (N, half)
+        return torch.stack((angles[:, 0::2].sin(), angles[:, 1::2].cos()), dim=2).flatten(1)
+
+    pos_y = encode(ys).t()[:, :, None].expand(half, height, width)
+    pos_x = encode(xs).t()[:, None, :].expand(half, height, width)
+    return torch.cat((pos_y, pos_x), dim=0)
+
+
+def add_window_positions(features: torch.Tensor, splits: int) -> torch.Tensor:
+    """Add the same position encoding to each of the ``splits x splits`` windows."""
+    _, channels, height, width = features.shape
+    window = sine_position_encoding(height // splits, width // splits, channels, features.device)
+    return features + window.repeat(1, splits, splits).to(features.dtype)
+
+
+def to_windows(x: torch.Tensor, splits: int) -> torch.Tensor:
+    """``(B, H, W, C)`` -> ``(B * splits^2, H/splits * W/splits, C)``."""
+    batch, height, width, channels = x.shape
+    x = x.view(batch, splits, height // splits, splits, width // splits, channels)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(batch * splits * splits, -1, channels)
+
+
+def from_windows(x: torch.Tensor, splits: int, height: int, width: int) -> torch.Tensor:
+    """Inverse of :func:`to_windows`."""
+    channels = x.shape[-1]
+    batch = x.shape[0] // (splits * splits)
+    x = x.view(batch, splits, splits, height // splits, width // splits, channels)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(batch, height, width, channels)
+
+
+def shifted_window_bias(
+    height: int, width: int, splits: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    """Additive attention bias (0 or -100) that keeps the rolled windows from mixing regions.
+
+    After rolling by half a window, a window can contain pixels from up to four
+    areas of the image that were not neighbours; pairs from different areas are masked.
+    """
+    window_h, window_w = height // splits, width // splits
+    shift_h, shift_w = window_h // 2, window_w // 2
+    rows = torch.zeros(height, dtype=torch.long, device=device)
+    rows[height - window_h : height - shift_h] = 1
+    rows[height - shift_h :] = 2
+    cols = torch.zeros(width, dtype=torch.long, device=device)
+    cols[width - window_w : width - shift_w] = 1
+    cols[width - shift_w :] = 2
+    label = (rows[:, None] * 3 + cols[None, :]).view(1, height, width, 1)
+    windows = to_windows(label, splits).squeeze(-1)  # (splits^2, window pixels)
+    different = windows[:, :, None] != windows[:, None, :]
+    return torch.zeros(different.shape, device=device, dtype=dtype).masked_fill(different, -100.0)
+
+
+# --------------------------------------------------------------------------- transformer
+
+
+class AttentionLayer(nn.Module):
+    """Single-head windowed attention from ``source`` to ``target`` (+ optional FFN), residual."""
+
+    def __init__(self, channels: int, with_ffn: bool, shifted: bool, expansion: int = 4) -> None:
+        super().__init__()
+        self.shifted = shifted
+        self.q_proj = nn.Linear(channels, channels, bias=False)
+        self.k_proj = nn.Linear(channels, channels, bias=False)
+        self.v_proj = nn.Linear(channels, channels, bias=False)
+        self.merge = nn.Linear(channels, channels, bias=False)
+        self.norm1 = nn.LayerNorm(channels)
+        self.mlp: nn.Module | None = None
+        if with_ffn:
+            self.mlp = nn.Sequential(
+                nn.Linear(2 * channels, 2 * channels * expansion, bias=False),
+                nn.GELU(),
+                nn.Linear(2 * channels * expansion, channels, bias=False),
+            )
+            self.norm2 = nn.LayerNorm(channels)
+
+    def forward(
+        self, source: torch.Tensor, target: torch.Tensor, splits: int, shift_bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        """``source``/``target``: ``(B, H, W, C)``."""
+        batch, height, width, channels = source.shape
+        query, key, value = self.q_proj(source), self.k_proj(target), self.v_proj(target)
+        if splits > 1:
+            shift = (height // splits // 2, width // splits // 2)
+            if self.shifted:
+                query, key, value = (torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2)) for x in (query, key, value))
+            bias = shift_bias if self.shifted else None  # (windows, N, N), broadcast over the batch
+            windows = [to_windows(x, splits).unflatten(0, (batch, splits * splits)) for x in (query, key, value)]
+            message = F.scaled_dot_product_attention(*windows, attn_mask=bias)
+            message = from_windows(message.flatten(0, 1), splits, height, width)
+            if self.shifted:
+                message = torch.roll(message, shift, dims=(1, 2))
+        else:
+            flat = [x.reshape(batch, height * width, channels) for x in (query, key, value)]
+            message = F.scaled_dot_product_attention(*flat).view(batch, height, width, channels)
+        message = self.norm1(self.merge(message))
+        if self.mlp is not None:
+            message = self.norm2(self.mlp(torch.cat((source, message), dim=-1)))
+        return source + message
+
+
+class TransformerBlock(nn.Module):
+    """Self-attention, then cross-attention with a feed-forward net."""
+
+    def __init__(self, channels: int, shifted: bool) -> None:
+        super().__init__()
+        self.self_attn = AttentionLayer(channels, with_ffn=False, shifted=shifted)
+        self.cross_attn_ffn = AttentionLayer(channels, with_ffn=True, shifted=shifted)
+
+    def forward(
+        self, source: torch.Tensor, target: torch.Tensor, splits: int, shift_bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        source = self.self_attn(source, source, splits, shift_bias)
+        return self.cross_attn_ffn(source, target, splits, shift_bias)
+
+
+class FeatureTransformer(nn.Module):
+    """Six blocks, every other one on half-window-shifted windows; both frames updated symmetrically."""
+
+    def __init__(self, channels: int = FEATURE_CHANNELS, num_layers: int = 6) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(TransformerBlock(channels, shifted=i % 2 == 1) for i in range(num_layers))
+
+    def forward(self, feature0: torch.Tensor, feature1: torch.Tensor, splits: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, C, H, W)`` each; returns the updated pair in the same layout."""
+        height, width = feature0.shape[-2:]
+        shift_bias = None
+        if splits > 1:
+            shift_bias = shifted_window_bias(height, width, splits, feature0.device, feature0.dtype)
+        # Frame A attends to B and B to A in one batch: [A, B] against [B, A].
+        source = torch.cat((feature0, feature1), dim=0).permute(0, 2, 3, 1).contiguous()
+        for layer in self.layers:
+            target = torch.cat(source.chunk(2, dim=0)[::-1], dim=0)
+            source = layer(source, target, splits, shift_bias)
+        out0, out1 = source.permute(0, 3, 1, 2).contiguous().chunk(2, dim=0)
+        return out0, out1
+
+
+class FlowPropagation(nn.Module):
+    """Self-attention on features whose values are the flow: spreads flow from matched to unmatched pixels."""
+
+    def __init__(self, channels: int = FEATURE_CHANNELS) -> None:
+        super().__init__()
+        self.q_proj = nn.Linear(channels, channels)
+        self.k_proj = nn.Linear(channels, channels)
+
+    def global_attention(self, feature: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        batch, _, height, width = feature.shape
+        query = self.q_proj(feature.flatten(2).transpose(1, 2))
+        key = self.k_proj(query)  # sic: the trained model projects the query again
+        value = flow.flatten(2).transpose(1, 2)
+        out = F.scaled_dot_product_attention(query.float(), key.float(), value.float())
+        return out.transpose(1, 2).reshape(batch, 2, height, width)
+
+    def local_attention(self, feature: torch.Tensor, flow: torch.Tensor, radius: int = 1) -> torch.Tensor:
+        """Attention over the ``(2r+1)^2`` neighbours; outside the image keys and flows are zero."""
+        batch, channels, height, width = feature.shape
+        tokens = feature.flatten(2).transpose(1, 2)
+        query = self.q_proj(tokens).transpose(1, 2).reshape(batch, channels, height, width).float()
+        key = self.k_proj(tokens).transpose(1, 2).reshape(batch, channels, height, width).float()
+        key = F.pad(key, (radius,) * 4)
+        padded_flow = F.pad(flow.float(), (radius,) * 4)
+        size = 2 * radius + 1
+        scores = torch.stack(
+            [
+                (query * key[:, :, dy : dy + height, dx : dx + width]).sum(1)
+                for dy in range(size)
+                for dx in range(size)
+            ],
+            dim=1,
+        )
+        prob = torch.softmax(scores / math.sqrt(channels), dim=1)
+        flows = torch.stack(
+            [padded_flow[:, :, dy : dy + height, dx : dx + width] for dy in range(size) for dx in range(size)], dim=1
+        )  # (B, K, 2, H, W)
+        return (prob.unsqueeze(2) * flows).sum(1)
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def global_matching(feature0: torch.Tensor, feature1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flow 0->1 and 1->0 from one correlation volume: softmax over every pixel of the other frame.
+
+    Done in float32: expected coordinates of up to a few hundred pixels need more
+    precision than float16 has.
+    """
+    batch, _, height, width = feature0.shape
+    grid = pixel_grid(height, width, feature0.device).flatten(2).transpose(1, 2).expand(batch, -1, -1)
+    tokens0 = feature0.float().flatten(2).transpose(1, 2)
+    tokens1 = feature1.float().flatten(2).transpose(1, 2)
+    # softmax(q k^T / sqrt(c)) @ grid is exactly scaled dot-product attention with the grid as values.
+    match01 = F.scaled_dot_product_attention(tokens0, tokens1, grid.contiguous())
+    match10 = F.scaled_dot_product_attention(tokens1, tokens0, grid.contiguous())
+    correspondence = torch.cat((match01, match10), dim=0).transpose(1, 2).reshape(2 * batch, 2, height, width)
+    return (correspondence - pixel_grid(height, width, feature0.device)).chunk(2, dim=0)
+
+
+def local_matching(feature0: torch.Tensor, feature1: torch.Tensor, radius: int = LOCAL_RADIUS) -> torch.Tensor:
+    """Residual flow from a softmax over the ``(2r+1)^2`` integer offsets around each pixel.
+
+    Offsets that leave the image are excluded from the softmax.
+    """
+    channels, height, width = feature0.shape[-3:]
+    f0 = feature0.float()
+    f1 = F.pad(feature1.float(), (radius,) * 4)
+    offsets = [(dx, dy) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+    scores = torch.stack(
+        [(f0 * f1[:, :, radius + dy : radius + dy + height, radius + dx : radius + dx + width]).sum(1)
+         for dx, dy in offsets],
+        dim=1,
+    ) / math.sqrt(channels)  # (B, K, H, W)
+    ys = torch.arange(height, device=feature0.device).view(1, height, 1)
+    xs = torch.arange(width, device=feature0.device).view(1, 1, width)
+    offset_x = torch.tensor([dx for dx, _ in offsets], device=feature0.device).view(-1, 1, 1)
+    offset_y = torch.tensor([dy for _, dy in offsets], device=feature0.device).view(-1, 1, 1)
+    valid = (xs + offset_x >= 0) & (xs + offset_x < width) & (ys + offset_y >= 0) & (ys + offset_y < height)
+    scores = scores.masked_fill(~valid.unsqueeze(0), -1e9)
+    prob = torch.softmax(scores, dim=1)
+    flow_x = (prob * offset_x.float()).sum(1)
+    flow_y = (prob * offset_y.float()).sum(1)
+    return torch.stack((flow_x, flow_y), dim=1)
+
+
+def occlusion_masks(
+    flow01: torch.Tensor, flow10: torch.Tensor, alpha: float = 0.01, beta: float = 0.5
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward-backward consistency (UnFlow): 1 where following a flow and back does not return."""
+    magnitude = flow01.norm(dim=1) + flow10.norm(dim=1)
+    threshold = alpha * magnitude + beta
+    back_at_0 = backward_warp(flow10, flow01, padding_mode="zeros")
+    back_at_1 = backward_warp(flow01, flow10, padding_mode="zeros")
+    occluded0 = ((flow01 + back_at_0).norm(dim=1) > threshold).unsqueeze(1)
+    occluded1 = ((flow10 + back_at_1).norm(dim=1) > threshold).unsqueeze(1)
+    return occluded0, occluded1
+
+
+# --------------------------------------------------------------------------- network
+
+
+class GMFlow(nn.Module):
+    """Bidirectional two-scale GMFlow; :meth:`encode` per frame, :meth:`flows` per pair."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = Backbone(FEATURE_CHANNELS)
+        self.transformer = FeatureTransformer(FEATURE_CHANNELS)
+        self.feature_flow_attn = FlowPropagation(FEATURE_CHANNELS)
+        self.upsampler = nn.Sequential(
+            nn.Conv2d(2 + FEATURE_CHANNELS, 256, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(256, 4**2 * 9, 1)
+        )
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def encode(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame features ``(1/8, 1/4)`` of RGB ``image`` in ``[0, 1]``, sides multiples of 32."""
+        height, width = image.shape[-2:]
+        if height % ALIGNMENT or width % ALIGNMENT:
+            raise ValueError(f"GMFlow input must be a multiple of {ALIGNMENT} pixels, got {width}x{height}")
+        return self.backbone((image - self.mean.to(image.dtype)) / self.std.to(image.dtype))
+
+    def convex_upsample(self, flow: torch.Tensor, feature: torch.Tensor, factor: int = 4) -> torch.Tensor:
+        """Each fine pixel's flow is a learned convex combination of its 3x3 coarse neighbours."""
+        batch, _, height, width = flow.shape
+        weights = self.upsampler(torch.cat((flow.to(feature.dtype), feature), dim=1)).float()
+        weights = torch.softmax(weights.view(batch, 1, 9, factor, factor, height, width), dim=2)
+        neighbours = F.unfold(factor * flow.float(), 3, padding=1).view(batch, 2, 9, 1, 1, height, width)
+        up = (weights * neighbours).sum(2)  # (B, 2, K, K, H, W)
+        return up.permute(0, 1, 4, 2, 5, 3).reshape(batch, 2, factor * height, factor * width)
+
+    def flows(
+        self, features0: tuple[torch.Tensor, torch.Tensor], features1: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(flow 0->1, flow 1->0)`` at input resolution, float32, from two :meth:`encode` results."""
+        coarse0, fine0 = features0
+        coarse1, fine1 = features1
+        batch = coarse0.shape[0]
+
+        # 1/8: global matching, both directions from one transformer pass and one correlation.
+        splits = ATTENTION_SPLITS[0]
+        a, b = self.transformer(add_window_positions(coarse0, splits), add_window_positions(coarse1, splits), splits)
+        flow01, flow10 = global_matching(a, b)
+        flow = self.feature_flow_attn.global_attention(torch.cat((a, b), dim=0), torch.cat((flow01, flow10), dim=0))
+
+        # 1/4: batch [0->1, 1->0]; the other frame is pre-warped by the upsampled flow.
+        splits = ATTENTION_SPLITS[1]
+        flow = F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=True) * 2
+        source = torch.cat((fine0, fine1), dim=0)
+        target = backward_warp(torch.cat((fine1, fine0), dim=0), flow, padding_mode="zeros")
+        a, b = self.transformer(add_window_positions(source, splits), add_window_positions(target, splits), splits)
+        flow = flow + local_matching(a, b)
+        flow = self.feature_flow_attn.local_attention(a, flow, radius=1)
+        flow = self.convex_upsample(flow, a)
+        return flow[:batch], flow[batch:]
