@@ -226,8 +226,8 @@ def convert(
 
 
 def silence_library_logs() -> None:
-    """FFmpeg's own warnings (e.g. about timestamps) are noise for users."""
+    """FFmpeg's own log lines are noise for users: its errors reach them as one-line exceptions."""
     with contextlib.suppress(Exception):
         import av.logging
 
-        av.logging.set_level(av.logging.ERROR)
+        av.logging.set_level(av.logging.PANIC)

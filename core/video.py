@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -62,8 +61,9 @@ def _open_input(path: Path) -> av.container.InputContainer:
 
 
 def _short(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text.split(": '")[0]
+    """FFmpeg's reason without errno numbers and file names."""
+    reason = getattr(error, "strerror", None) or str(error).strip() or type(error).__name__
+    return str(reason).splitlines()[0].split(": '")[0]
 
 
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
@@ -122,7 +122,8 @@ def decode(
 
     ``start_time`` seeks to the keyframe before it and drops frames before it.
     Corrupt data raises :class:`InputError`. The duration of the last frame is the
-    stream's own when given, else the median frame interval.
+    stream's own when given, else the interval before it (right for VFR, where the
+    nominal rate is only an average).
     """
     path = Path(path)
     info = probe(path)
@@ -166,7 +167,7 @@ def decode(
             raise InputError(f"{path}: corrupt video stream near frame {index} ({_short(error)})") from None
         if previous is not None:
             ptime, prgb, own = previous
-            last_duration = own or (statistics.median(intervals) if intervals else nominal)
+            last_duration = own or (intervals[-1] if intervals else nominal)
             yield DecodedFrame(index, ptime, last_duration, prgb)
 
 

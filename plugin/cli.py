@@ -7,14 +7,22 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from core.errors import StsrError
 
 from . import commands
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Usage errors as one line (``stsr: error: ...``) and exit 2, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"stsr: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="stsr",
         description="Stutter-free frame interpolation for anime drawn on twos and threes.",
     )

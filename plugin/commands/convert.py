@@ -6,17 +6,27 @@ import argparse
 import signal
 import sys
 import threading
+from fractions import Fraction
 
 from core.engine import ConvertOptions, Progress, convert, parse_rate, silence_library_logs
+from core.errors import InputError
 from core.schedule import SCHEDULES
 
 from ..progress import ProgressBar
 
 
+def rate_argument(text: str) -> Fraction:
+    """argparse type for --fps: the engine's own one-line message on bad input."""
+    try:
+        return parse_rate(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that runs the engine (convert, pipe, watch, play)."""
     rate = parser.add_mutually_exclusive_group()
-    rate.add_argument("--fps", type=parse_rate, default=None, metavar="RATE",
+    rate.add_argument("--fps", type=rate_argument, default=None, metavar="RATE",
                       help="output frame rate, e.g. 60000/1001 (default), 59.94, 120, 144")
     rate.add_argument("--times", type=int, default=None, metavar="N",
                       help="output rate = input rate / 2 * N (the published method's setting)")

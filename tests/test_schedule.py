@@ -1,0 +1,168 @@
+"""The resampling schedule with a fake interpolator that moves a number linearly.
+
+A "frame" is the pose (position) of a character; interpolating two frames at t is
+``a + t (b - a)``, a perfect interpolator. That isolates the schedule's own timing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from core.schedule import Resampler, SourceFrame, output_frame_count, resample
+from core.synthetic import drawing_time
+
+NTSC_FILM = Fraction(24000, 1001)
+NTSC_60 = Fraction(60000, 1001)
+
+
+class _Pair:
+    def __init__(self, a: float, b: float) -> None:
+        self.a, self.b = a, b
+
+    def frames_at(self, timesteps: Sequence[Fraction]) -> list[float]:
+        return [self.a + float(t) * (self.b - self.a) for t in timesteps]
+
+
+class LinearNumbers:
+    """Perfect interpolator for numbers; counts prepare() calls."""
+
+    def __init__(self) -> None:
+        self.prepared = 0
+
+    def prepare(self, a: float, b: float) -> _Pair:
+        self.prepared += 1
+        return _Pair(a, b)
+
+
+def held_source(frames: int, holds: tuple[int, ...], phase: int = 0, rate: Fraction = NTSC_FILM,
+                cuts: frozenset[int] = frozenset()) -> list[SourceFrame[float]]:
+    """Source frames whose image is the pose time of the drawing shown (in source frames)."""
+    return [SourceFrame(i, i / rate, float(drawing_time(i, holds, phase)), i in cuts) for i in range(frames)]
+
+
+def run(source: list[SourceFrame[float]], schedule: str, rate: Fraction = NTSC_60,
+        source_rate: Fraction = NTSC_FILM) -> list:
+    end = source[-1].time + 1 / source_rate
+    return list(resample(source, LinearNumbers(), rate, end, schedule))
+
+
+def steady_steps(outputs: list, skip: int = 6) -> np.ndarray:
+    poses = np.array([o.image for o in outputs], dtype=float)
+    return np.diff(poses)[skip:-skip]
+
+
+def lag_in_source_frames(outputs: list, skip: int = 6, source_rate: Fraction = NTSC_FILM) -> float:
+    """Mean of (presentation time - pose time) in source frames; positive = late."""
+    lags = [float(o.time * source_rate) - o.image for o in outputs[skip:-skip]]
+    return float(np.mean(lags))
+
+
+@pytest.mark.parametrize("phase", [0, 1])
+def test_pairs_on_twos_is_uniform_and_in_sync(phase: int) -> None:
+    outputs = run(held_source(96, (2,), phase), "pairs")
+    steps = steady_steps(outputs)
+    assert steps.std() / steps.mean() < 0.02
+    assert steps.mean() == pytest.approx(float(NTSC_FILM / NTSC_60), rel=0.02)
+    assert abs(lag_in_source_frames(outputs)) < 0.1
+
+
+def test_naive_on_twos_stutters() -> None:
+    outputs = run(held_source(96, (2,)), "naive")
+    steps = steady_steps(outputs)
+    coefficient = steps.std() / steps.mean()
+    assert coefficient > 0.5  # the stutter users see today
+    assert (steps < 1e-9).sum() > len(steps) // 5  # frames where nothing moves
+    assert steps.max() > 2 * steps.mean()  # followed by a jump
+
+
+def test_ones_content_moves_uniformly_with_pairs() -> None:
+    outputs = run(held_source(96, (1,)), "pairs")
+    steps = steady_steps(outputs)
+    assert steps.std() / steps.mean() < 0.02
+
+
+@pytest.mark.parametrize(
+    ("source_rate", "target", "frames", "expected"),
+    [
+        (NTSC_FILM, NTSC_60, 48, 120),
+        (NTSC_FILM, NTSC_60, 47, 118),  # 117.5 -> the last output starts inside the clip
+        (Fraction(24), Fraction(60), 48, 120),
+        (Fraction(25), Fraction(120), 50, 240),
+        (Fraction(25), Fraction(144), 25, 144),
+    ],
+)
+def test_output_times_are_exact_and_uniform(source_rate: Fraction, target: Fraction, frames: int,
+                                            expected: int) -> None:
+    source = held_source(frames, (2,), rate=source_rate)
+    outputs = run(source, "pairs", rate=target, source_rate=source_rate)
+    assert len(outputs) == expected == output_frame_count(Fraction(0), frames / source_rate, target)
+    assert [o.index for o in outputs] == list(range(expected))
+    assert all(o.time == Fraction(o.index) / target for o in outputs)
+    assert all(isinstance(o.time, Fraction) for o in outputs)
+
+
+def test_no_midpoint_is_emitted_twice() -> None:
+    """The published schedule repeats each midpoint (t=1.0 then the midpoint): we must not."""
+    outputs = run(held_source(96, (2,)), "pairs", rate=Fraction(5, 2) * NTSC_FILM)
+    poses = [o.image for o in outputs]
+    steady = poses[1:-6]  # the last node is held to the end of the clip
+    assert all(b != a for a, b in itertools.pairwise(steady))
+
+
+def test_each_node_pair_is_prepared_once() -> None:
+    interpolator = LinearNumbers()
+    source = held_source(48, (2,))
+    outputs = list(resample(source, interpolator, NTSC_60, source[-1].time + 1 / NTSC_FILM, "pairs"))
+    midpoints = 24
+    node_pairs = midpoints - 1
+    assert interpolator.prepared <= midpoints + node_pairs
+    assert len(outputs) == 120
+
+
+def test_scene_cut_is_held_not_blended() -> None:
+    """Shot A poses count up from 0, shot B from 1000: no output may lie between them."""
+    first = held_source(24, (2,))
+    second = [SourceFrame(24 + i, (24 + i) / NTSC_FILM, 1000.0 + drawing_time(i, (2,)), i == 0) for i in range(24)]
+    outputs = run(first + second, "pairs")
+    assert len(outputs) == 120
+    cut_time = Fraction(24) / NTSC_FILM
+    for output in outputs:
+        if output.time < cut_time:
+            assert output.image < 100
+        else:
+            assert output.image >= 1000
+    around_cut = [o for o in outputs if abs(o.time - cut_time) < 3 / NTSC_FILM and o.time < cut_time]
+    assert around_cut[-1].kind == "held"
+
+
+def test_odd_frame_count_and_single_frame_shot() -> None:
+    source = held_source(25, (2,), cuts=frozenset({24}))  # last shot is one frame
+    outputs = run(source, "pairs")
+    assert len(outputs) == output_frame_count(Fraction(0), 25 / NTSC_FILM, NTSC_60)
+    assert outputs[-1].image == source[-1].image
+
+
+def test_variable_frame_rate_uses_timestamps() -> None:
+    """Frames at irregular times: naive output positions follow the timestamps linearly."""
+    times = [Fraction(0), Fraction(1, 20), Fraction(1, 10), Fraction(1, 5), Fraction(1, 4), Fraction(3, 10)]
+    source = [SourceFrame(i, t, float(t * 100), False) for i, t in enumerate(times)]
+    outputs = list(resample(source, LinearNumbers(), Fraction(60), Fraction(7, 20), "naive"))
+    assert len(outputs) == 21
+    for output in outputs:
+        if output.time <= times[-1]:
+            assert output.image == pytest.approx(float(output.time * 100))
+
+
+def test_seek_skips_outputs_before_first_index() -> None:
+    source = held_source(48, (2,))
+    full = run(source, "pairs")
+    resampler: Resampler[float] = Resampler(LinearNumbers(), NTSC_60, "pairs", first_index=50)
+    partial = [o for frame in source for o in resampler.push(frame)]
+    partial += resampler.finish(source[-1].time + 1 / NTSC_FILM)
+    assert [o.index for o in partial] == list(range(50, 120))
+    assert [o.image for o in partial] == [o.image for o in full[50:]]
