@@ -95,6 +95,58 @@ class _FlowPair(PreparedPair):
         return results
 
 
+def _remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:
+    """Sample ``image`` at (map_x, map_y) pixel coordinates, bilinear, border-clamped (= grid_sample border)."""
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, dst=dst, borderMode=cv2.BORDER_REPLICATE)
+
+
+class _CpuFlowPair(PreparedPair):
+    """The flow pair on the CPU in numpy/OpenCV; frames are (3, H, W) float32 planes."""
+
+    def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor, planes0: np.ndarray, planes1: np.ndarray,
+                 flow01: np.ndarray, flow10: np.ndarray, small01: np.ndarray, small10: np.ndarray,
+                 error0: np.ndarray, error1: np.ndarray, grids: tuple[np.ndarray, ...]) -> None:
+        self._frame0, self._frame1 = frame0, frame1
+        self._planes0, self._planes1 = planes0, planes1  # (3, H, W) float32 numpy views
+        self._flow01, self._flow10 = flow01, flow10  # (2, H, W) x/y planes, full-resolution pixels
+        self._small01, self._small10 = small01, small10  # (2, h, w) x/y planes, flow-resolution pixels
+        self._error0, self._error1 = error0, error1  # (h, w) inconsistency in full-resolution pixels
+        self._grid_x, self._grid_y, self._small_x, self._small_y = grids
+
+    def _weight(self, error: np.ndarray, small_flow: np.ndarray, scale: float, base: float) -> np.ndarray:
+        """``base * exp(-e^2 / 4) + 1e-4 * base`` of the error warped by ``scale * flow``, upsampled."""
+        warped = _remap(error, cv2.scaleAdd(small_flow[0], scale, self._small_x),
+                        cv2.scaleAdd(small_flow[1], scale, self._small_y))
+        weight = np.exp(np.square(warped) * -0.25) * base + 1e-4 * base
+        height, width = self._grid_x.shape
+        return cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def _frame(self, t: float) -> torch.Tensor:
+        out = np.empty_like(self._planes0)
+        map0_x = cv2.scaleAdd(self._flow01[0], -t, self._grid_x)
+        map0_y = cv2.scaleAdd(self._flow01[1], -t, self._grid_y)
+        map1_x = cv2.scaleAdd(self._flow10[0], t - 1, self._grid_x)
+        map1_y = cv2.scaleAdd(self._flow10[1], t - 1, self._grid_y)
+        weight0 = self._weight(self._error0, self._small01, -t, 1 - t)
+        weight1 = self._weight(self._error1, self._small10, t - 1, t)
+        for channel in range(3):
+            warped0 = _remap(self._planes0[channel], map0_x, map0_y)
+            warped1 = _remap(self._planes1[channel], map1_x, map1_y)
+            cv2.blendLinear(warped0, warped1, weight0, weight1, dst=out[channel])
+        return torch.from_numpy(out)
+
+    def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
+        results = []
+        for t in timesteps:
+            if t == 0:
+                results.append(self._frame0)
+            elif t == 1:
+                results.append(self._frame1)
+            else:
+                results.append(self._frame(float(t)))
+        return results
+
+
 @register("flow", "weight-free: OpenCV DIS optical flow, bidirectional warping, occlusion-aware blend")
 class FlowInterpolator(Interpolator):
     """Dense-flow interpolation with no learned weights."""
@@ -113,6 +165,9 @@ class FlowInterpolator(Interpolator):
         # Grayscale pyramids of recent frames, keyed by identity: in a stream each frame
         # is in two pairs. The tensor is held so its id() stays unique.
         self._gray_cache: dict[int, tuple[torch.Tensor, np.ndarray]] = {}
+        self._cpu_cache: dict[int, tuple[torch.Tensor, np.ndarray, np.ndarray]] = {}
+        self._cpu_grids_key: tuple[int, int, int, int] | None = None
+        self._cpu_grids_value: tuple[np.ndarray, ...] = ()
 
     def describe(self) -> str:
         return f"flow (DIS {self.preset}, flow at {self.flow_height}p) on {self.device}"
@@ -141,6 +196,8 @@ class FlowInterpolator(Interpolator):
         return tensor
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        if self.device.type == "cpu":
+            return self._prepare_cpu(frame0, frame1)
         height, width = frame0.shape[-2:]
         if self._grid is None or self._grid.shape[-2:] != (height, width):
             self._grid = _base_grid(height, width, self.device)[None]
@@ -153,3 +210,60 @@ class FlowInterpolator(Interpolator):
         frames = torch.stack((frame0, frame1)).to(self.device)
         return _FlowPair(frames, flow01, flow10, error0, error1, self._grid)
 
+    # -- CPU path (OpenCV) --------------------------------------------------------------------
+
+    def _planes_and_gray(self, frame: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(3, H, W) float32 planes (a view when possible) and the luma at flow resolution, cached."""
+        key = id(frame)
+        cached = self._cpu_cache.get(key)
+        if cached is not None and cached[0] is frame:
+            return cached[1], cached[2]
+        planes = frame.detach().to(torch.float32).contiguous().numpy()
+        height, width = planes.shape[1:]
+        flow_height = min(self.flow_height, height)
+        size = (max(8, round(width * flow_height / height)), flow_height)
+        small = [plane if size == (width, height) else cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+                 for plane in planes]
+        luma = small[0] * 0.299 + small[1] * 0.587 + small[2] * 0.114
+        gray = np.clip(np.rint(luma * 255), 0, 255).astype(np.uint8)
+        self._cpu_cache[key] = (frame, planes, gray)
+        while len(self._cpu_cache) > 4:
+            self._cpu_cache.pop(next(iter(self._cpu_cache)))
+        return planes, gray
+
+    def _cpu_grids(self, height: int, width: int, small_height: int, small_width: int) -> tuple[np.ndarray, ...]:
+        key = (height, width, small_height, small_width)
+        if self._cpu_grids_key != key:
+            grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+            small_x, small_y = np.meshgrid(np.arange(small_width, dtype=np.float32),
+                                           np.arange(small_height, dtype=np.float32))
+            self._cpu_grids_value = (grid_x, grid_y, small_x, small_y)
+            self._cpu_grids_key = key
+        return self._cpu_grids_value
+
+    def _prepare_cpu(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        planes0, gray0 = self._planes_and_gray(frame0)
+        planes1, gray1 = self._planes_and_gray(frame1)
+        height, width = planes0.shape[1:]
+        small_height, small_width = gray0.shape
+        grids = self._cpu_grids(height, width, small_height, small_width)
+        small_x, small_y = grids[2], grids[3]
+        small01 = self._dis.calc(gray0, gray1, None)  # (h, w, 2) in flow-resolution pixels
+        small10 = self._dis.calc(gray1, gray0, None)
+        scale_x, scale_y = width / small_width, height / small_height
+
+        def inconsistency(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+            # F01(p) + F10(p + F01(p)), in full-resolution pixels.
+            returned = _remap(backward, small_x + forward[..., 0], small_y + forward[..., 1])
+            total = forward + returned
+            return np.sqrt(np.square(total[..., 0] * scale_x) + np.square(total[..., 1] * scale_y))
+
+        def upsample(flow: np.ndarray) -> np.ndarray:
+            if (small_height, small_width) != (height, width):
+                flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+            return np.stack((flow[..., 0] * scale_x, flow[..., 1] * scale_y))
+
+        return _CpuFlowPair(frame0, frame1, planes0, planes1, upsample(small01), upsample(small10),
+                            np.ascontiguousarray(small01.transpose(2, 0, 1)),
+                            np.ascontiguousarray(small10.transpose(2, 0, 1)),
+                            inconsistency(small01, small10), inconsistency(small10, small01), grids)
