@@ -12,12 +12,21 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+log="$venv/setup.log"
+
+quietly() {  # run a step with its output in $log; show the log only if it fails
+  if ! "$@" >>"$log" 2>&1; then
+    echo "[setup] failed: $* (log: $log)" >&2
+    tail -n 30 "$log" >&2
+    exit 1
+  fi
+}
 
 stamp="$venv/.stsr-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing torch==2.13.0 and stsr into $venv"
-  "${pip[@]}" install "torch==2.13.0"
-  "${pip[@]}" install -e ".[dev]"
+  quietly "${pip[@]}" install "torch==2.13.0"
+  quietly "${pip[@]}" install -e ".[dev]"
   touch "$stamp"
 fi
 
@@ -25,8 +34,8 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q 'libmpv\.so'; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "[setup] installing libmpv2 with apt-get"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libmpv2 >/dev/null
+    quietly apt-get update -q
+    quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -q libmpv2
   else
     echo "[setup] libmpv is missing; for 'stsr play' run: sudo apt-get install -y libmpv2"
   fi

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print speed and quality tables (not part of the test suite)."""
