@@ -1,0 +1,308 @@
+"""The watch folder's memory: one SQLite row per input file version, in OUTBOX.
+
+Every state change is committed before the work it describes starts or right
+after it ends (WAL, ``synchronous=FULL``), so a crash, a ``kill -9`` or a power
+cut leaves a journal that says exactly what to redo: ``running`` rows become
+``interrupted`` and run again, ``done`` rows are never redone, ``failed`` rows are
+retried until ``max_attempts``.
+
+A file version is identified by its path relative to INBOX, its size, and a hash
+of its first and last MiB (cheap even for large episodes); the modification time
+is stored too so a periodic rescan can recognise known files without hashing.
+Paths are stored as bytes, so names that are not valid UTF-8 survive.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+JOURNAL_NAME = ".stsr-watch.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    retry_at REAL,
+    output BLOB,
+    seq INTEGER NOT NULL,
+    queued_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    frames INTEGER,
+    fps REAL,
+    seconds REAL,
+    UNIQUE (path, size, content_hash)
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_stat ON jobs (path, size, mtime_ns);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the journal."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    state: JobState
+    attempts: int
+    error: str | None
+    #: None for a failure that must not be retried (file vanished or changed)
+    retry_at: float | None
+    output: str | None
+    queued_at: float
+    started_at: float | None
+    finished_at: float | None
+    frames: int | None
+    fps: float | None
+    seconds: float | None
+
+    def gave_up(self, max_attempts: int) -> bool:
+        """A failed job that will not be tried again (until the file changes)."""
+        return self.state is JobState.FAILED and (self.retry_at is None or self.attempts >= max_attempts)
+
+
+_COLUMNS = ("id, path, size, mtime_ns, content_hash, state, attempts, error, retry_at, output, queued_at, "
+            "started_at, finished_at, frames, fps, seconds")
+
+
+def _to_blob(path: str | None) -> bytes | None:
+    return None if path is None else os.fsencode(path)
+
+
+def _from_blob(blob: bytes | str | None) -> str | None:
+    if blob is None:
+        return None
+    return blob if isinstance(blob, str) else os.fsdecode(bytes(blob))
+
+
+def _job(row: tuple) -> Job:
+    (job_id, path, size, mtime_ns, content_hash, state, attempts, error, retry_at, output, queued_at,
+     started_at, finished_at, frames, fps, seconds) = row
+    return Job(job_id, _from_blob(path) or "", size, mtime_ns, content_hash, JobState(state), attempts, error,
+               retry_at, _from_blob(output), queued_at, started_at, finished_at, frames, fps, seconds)
+
+
+class Journal:
+    """Thread-safe access to the journal database (one connection behind a lock)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a "done" that was reported is on disk, so a power cut never causes a redo.
+        self._db.execute("PRAGMA synchronous=FULL")
+        # Keep the WAL file small: the journal sees a few writes per converted file.
+        self._db.execute("PRAGMA wal_autocheckpoint=64")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def in_folder(cls, outbox: str | os.PathLike[str]) -> Journal:
+        return cls(Path(outbox) / JOURNAL_NAME)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, parameters: tuple = ()) -> Job | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs {sql}", parameters).fetchone()
+        return _job(row) if row else None
+
+    def _all(self, sql: str = "", parameters: tuple = ()) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs {sql}", parameters).fetchall()
+        return [_job(row) for row in rows]
+
+    # -- settings shown by ``--status`` -------------------------------------------------
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    # -- lookups ------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job | None:
+        return self._one("WHERE id = ?", (job_id,))
+
+    def find_by_stat(self, path: str, size: int, mtime_ns: int) -> Job | None:
+        """The version of ``path`` with this size and mtime (no hashing needed)."""
+        return self._one("WHERE path = ? AND size = ? AND mtime_ns = ? ORDER BY id DESC LIMIT 1",
+                         (_to_blob(path), size, mtime_ns))
+
+    def find_by_content(self, path: str, size: int, content_hash: str) -> Job | None:
+        return self._one("WHERE path = ? AND size = ? AND content_hash = ?", (_to_blob(path), size, content_hash))
+
+    def jobs(self) -> list[Job]:
+        return self._all("ORDER BY seq, id")
+
+    def in_state(self, state: JobState) -> list[Job]:
+        return self._all("WHERE state = ? ORDER BY seq, id", (state.value,))
+
+    def next_queued(self) -> Job | None:
+        """The oldest queued job: arrival order."""
+        return self._one("WHERE state = ? ORDER BY seq, id LIMIT 1", (JobState.QUEUED.value,))
+
+    def outputs(self) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT output FROM jobs WHERE output IS NOT NULL").fetchall()
+        return {_from_blob(row[0]) or "" for row in rows}
+
+    def counts(self) -> dict[JobState, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        counts = dict.fromkeys(JobState, 0)
+        for state, count in rows:
+            counts[JobState(state)] = count
+        return counts
+
+    # -- state changes ------------------------------------------------------------------
+
+    def _next_seq(self, db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()[0])
+
+    def add(self, path: str, size: int, mtime_ns: int, content_hash: str) -> Job:
+        """Queue a new file version (at the back)."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (path, size, mtime_ns, content_hash, state, seq, queued_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_to_blob(path), size, mtime_ns, content_hash, JobState.QUEUED.value, self._next_seq(db), time.time()),
+            )
+            job_id = cursor.lastrowid
+        job = self.get(int(job_id or 0))
+        assert job is not None
+        return job
+
+    def touch(self, job_id: int, mtime_ns: int) -> None:
+        """Same content, new modification time (``touch``): remember it to skip hashing next time."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET mtime_ns = ? WHERE id = ?", (mtime_ns, job_id))
+
+    def start(self, job_id: int) -> Job:
+        """Mark running and count the attempt *before* the work, so a crash counts too."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET state = ?, attempts = attempts + 1, output = NULL, started_at = ?, error = NULL "
+                "WHERE id = ?",
+                (JobState.RUNNING.value, time.time(), job_id),
+            )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def set_output(self, job_id: int, output: str) -> None:
+        """The output path (relative to OUTBOX), recorded before anything is written."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET output = ? WHERE id = ?", (_to_blob(output), job_id))
+
+    def finish(self, job_id: int, frames: int, fps: float, seconds: float, note: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET state = ?, finished_at = ?, frames = ?, fps = ?, seconds = ?, error = ? WHERE id = ?",
+                (JobState.DONE.value, time.time(), frames, fps, seconds, note, job_id),
+            )
+
+    def fail(self, job_id: int, error: str, retry_at: float | None) -> None:
+        """Record a failure; ``retry_at=None`` means never retry this version."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET state = ?, finished_at = ?, error = ?, retry_at = ? WHERE id = ?",
+                (JobState.FAILED.value, time.time(), error, retry_at, job_id),
+            )
+
+    def interrupt(self, job_id: int, reason: str, refund_attempt: bool) -> None:
+        """A stop request (not the file's fault) gives the attempt back; a crash does not."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE jobs SET state = ?, error = ?, attempts = MAX(0, attempts - ?) WHERE id = ?",
+                (JobState.INTERRUPTED.value, reason, 1 if refund_attempt else 0, job_id),
+            )
+
+    def recover(self, outbox: str | os.PathLike[str], max_attempts: int) -> list[Job]:
+        """After a start: settle what the previous run left behind; return the jobs that changed.
+
+        * ``running``: the process died mid-job. If its output exists, the rename
+          (the last step, done only for a complete file) happened before the
+          crash, so the job is done; otherwise it is ``interrupted``.
+        * ``interrupted`` -> ``queued`` in its old place (it arrived first).
+        * ``failed`` with attempts left -> ``queued`` at the back (each start is a retry).
+        """
+        outbox = Path(outbox)
+        changed: list[Job] = []
+        with self._transaction() as db:
+            for job in self.in_state(JobState.RUNNING):
+                if job.output and (outbox / job.output).is_file():
+                    db.execute("UPDATE jobs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
+                               (JobState.DONE.value, time.time(), "output found complete after a restart", job.id))
+                else:
+                    db.execute("UPDATE jobs SET state = ?, error = ? WHERE id = ?",
+                               (JobState.INTERRUPTED.value, "the previous run stopped during this job", job.id))
+                changed.append(job)
+            for job in self.in_state(JobState.INTERRUPTED):
+                db.execute("UPDATE jobs SET state = ? WHERE id = ?", (JobState.QUEUED.value, job.id))
+                changed.append(job)
+            for job in self.in_state(JobState.FAILED):
+                if job.retry_at is not None and job.attempts < max_attempts:
+                    db.execute("UPDATE jobs SET state = ?, seq = ? WHERE id = ?",
+                               (JobState.QUEUED.value, self._next_seq(db), job.id))
+                    changed.append(job)
+        return changed
+
+    def requeue_due(self, now: float, max_attempts: int) -> list[Job]:
+        """Failed jobs whose retry time has come go to the back of the queue."""
+        due = [job for job in self.in_state(JobState.FAILED)
+               if job.retry_at is not None and job.retry_at <= now and job.attempts < max_attempts]
+        with self._transaction() as db:
+            for job in due:
+                db.execute("UPDATE jobs SET state = ?, seq = ? WHERE id = ? AND state = ?",
+                           (JobState.QUEUED.value, self._next_seq(db), job.id, JobState.FAILED.value))
+        return due
+
+    def next_retry_time(self, max_attempts: int) -> float | None:
+        times = [job.retry_at for job in self.in_state(JobState.FAILED)
+                 if job.retry_at is not None and job.attempts < max_attempts]
+        return min(times) if times else None
