@@ -59,9 +59,9 @@ def status_text(outbox: Path, show_done: int = 20) -> str:
     counts = {state: sum(1 for job in jobs if job.state is state) for state in JobState}
     gave_up = sum(1 for job in jobs if job.gave_up(max_attempts))
     running = "a watcher is running" if watcher_running(outbox) else "no watcher running"
-    lines = [f"{display(str(inbox))} -> {display(str(outbox))} ({running})",
-             ", ".join(f"{counts[state]} {state.value}" for state in JobState)
-             + (f" ({gave_up} given up)" if gave_up else "")]
+    summary = [f"{counts[state]} {state.value}" + (f" ({gave_up} given up)" if state is JobState.FAILED and gave_up
+                                                  else "") for state in JobState]
+    lines = [f"{display(str(inbox))} -> {display(str(outbox))} ({running})", ", ".join(summary)]
     order = (JobState.RUNNING, JobState.INTERRUPTED, JobState.QUEUED, JobState.FAILED)
     for state in order:
         lines.extend(_status_line(job, max_attempts) for job in jobs if job.state is state)
