@@ -4,18 +4,19 @@ Pipeline for one pair, both directions at once:
 
 1. ``encode``: a CNN backbone per frame (instance norm, so frames are independent and
    their features can be cached across pairs) giving 1/8 and 1/4 resolution features.
-2. 1/8 scale: a 6-layer transformer (self + cross attention in 2x2 windows) updates
-   both frames' features; *global* matching (softmax over every pixel of the other
-   frame) gives flow 0->1 from the correlation matrix and flow 1->0 from its
-   transpose; self-attention over the frame's features propagates flow into
-   unmatched areas.
+2. 1/8 scale: a 6-layer transformer (self + cross attention in 2x2 windows, every
+   other layer on half-window-shifted windows) updates both frames' features;
+   *global* matching (softmax over every pixel of the other frame) gives flow 0->1
+   from the correlation matrix and flow 1->0 from its transpose; self-attention
+   over the frame's features propagates flow into unmatched areas.
 3. 1/4 scale: the upsampled flow pre-warps the other frame's features, the transformer
    runs again in 8x8 windows, *local* matching (radius 4) adds a residual, a 3x3
    attention propagates it, and learned convex upsampling brings it to full size.
 
 The reference runs the network twice per pair, once per direction; this computes
 exactly the same two flows while sharing the backbone, the 1/8 transformer and the
-correlation. Parameter names follow ``flownet.pkl``.
+correlation. On frames below ~360p fewer, larger windows are used than the trained
+8x8 (see :func:`window_splits`). Parameter names follow ``flownet.pkl``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from .warp import backward_warp, pixel_grid
 FEATURE_CHANNELS = 128
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-#: windows per side of the swin attention at 1/8 and at 1/4 resolution
+#: windows per side of the swin attention at 1/8 and at 1/4 resolution (the trained setting)
 ATTENTION_SPLITS = (2, 8)
+#: fewest feature pixels per window side before the number of windows is reduced
+MIN_WINDOW = 6
 #: local matching radius at 1/4 (1/8 uses global matching)
 LOCAL_RADIUS = 4
 #: input sizes must be multiples of this: 1/4 resolution split into 8 windows
@@ -161,6 +164,20 @@ def shifted_window_bias(
     windows = to_windows(label, splits).squeeze(-1)  # (splits^2, window pixels)
     different = windows[:, :, None] != windows[:, None, :]
     return torch.zeros(different.shape, device=device, dtype=dtype).masked_fill(different, -100.0)
+
+
+def window_splits(height: int, width: int, preferred: int, min_window: int = MIN_WINDOW) -> int:
+    """Windows per side for a ``height x width`` feature map: ``preferred`` unless windows get too small.
+
+    The trained split counts assume video-sized inputs. On small frames (below ~360p
+    at flow scale 1) 8x8 windows at 1/4 resolution would hold 4x6 pixels or fewer and the
+    matching breaks down (non-zero flow between identical frames), so fewer, larger
+    windows are used there. Sizes from 360p up are unaffected.
+    """
+    splits = preferred
+    while splits > 1 and (min(height, width) // splits < min_window or height % splits or width % splits):
+        splits //= 2
+    return splits
 
 
 # --------------------------------------------------------------------------- transformer
@@ -389,13 +406,13 @@ class GMFlow(nn.Module):
         batch = coarse0.shape[0]
 
         # 1/8: global matching, both directions from one transformer pass and one correlation.
-        splits = ATTENTION_SPLITS[0]
+        splits = window_splits(*coarse0.shape[-2:], ATTENTION_SPLITS[0])
         a, b = self.transformer(add_window_positions(coarse0, splits), add_window_positions(coarse1, splits), splits)
         flow01, flow10 = global_matching(a, b)
         flow = self.feature_flow_attn.global_attention(torch.cat((a, b), dim=0), torch.cat((flow01, flow10), dim=0))
 
         # 1/4: batch [0->1, 1->0]; the other frame is pre-warped by the upsampled flow.
-        splits = ATTENTION_SPLITS[1]
+        splits = window_splits(*fine0.shape[-2:], ATTENTION_SPLITS[1])
         flow = F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=True) * 2
         source = torch.cat((fine0, fine1), dim=0)
         target = backward_warp(torch.cat((fine1, fine0), dim=0), flow, padding_mode="zeros")

@@ -123,9 +123,13 @@ class GMFSSUnion(nn.Module):
             moved = softmax_splat(values[pick], flows[pick] * factors, metrics[pick]).to(dtype)
             splatted.append((moved[:count], moved[count:]))
         (img0_level1, img1_level1), (level2_0, level2_1), (level3_0, level3_1) = splatted
-        images = torch.cat((img0_level1[:, :3], img1_level1[:, :3]), dim=1)
-        level1 = torch.cat((img0_level1[:, 3:], img1_level1[:, 3:]), dim=1)
-        out = self.fusionnet.synnet(
-            images, level1, torch.cat((level2_0, level2_1), dim=1), torch.cat((level3_0, level3_1), dim=1), rife
+        inputs = (
+            torch.cat((img0_level1[:, :3], img1_level1[:, :3]), dim=1),
+            torch.cat((img0_level1[:, 3:], img1_level1[:, 3:]), dim=1),
+            torch.cat((level2_0, level2_1), dim=1),
+            torch.cat((level3_0, level3_1), dim=1),
+            rife,
         )
+        # channels_last convs are ~1.5x faster on CPU (oneDNN) as well as on CUDA.
+        out = self.fusionnet.synnet(*(x.contiguous(memory_format=torch.channels_last) for x in inputs))
         return out.clamp(0.0, 1.0)

