@@ -17,6 +17,7 @@ import pytest
 
 from core import synthetic
 from core.engine import ConvertOptions, convert
+from core.interpolators import Interpolator, PreparedPair
 from core.video import decode, write_video
 from plugin.commands.watch import status_text
 from plugin.watch.intake import Inbox, is_temporary_name, parse_patterns
@@ -91,8 +92,8 @@ def temporaries(outbox: Path) -> list[Path]:
 class ServiceThread:
     """A watcher running in this process (no signal handlers), stopped like a signal would."""
 
-    def __init__(self, settings: WatchSettings) -> None:
-        self.service = WatchService(settings)
+    def __init__(self, settings: WatchSettings, interpolator: Interpolator | None = None) -> None:
+        self.service = WatchService(settings, interpolator)
         self.result: int | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -128,15 +129,16 @@ def start_watcher(inbox: Path, outbox: Path, *extra: str, **popen: object) -> su
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
-def wait_for_running(outbox: Path, name: str, process: subprocess.Popen[str] | None = None) -> Job:
-    """Wait until ``name`` is being converted and its temporary file exists."""
+def wait_for_running(outbox: Path, name: str, process: subprocess.Popen[str] | None = None,
+                     temporary: bool = True) -> Job:
+    """Wait until ``name`` is being converted and (``temporary``) its first frames are written."""
     found: list[Job] = []
 
     def running() -> bool:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"watcher exited early: {process.communicate()[1]}")
         found[:] = [job for job in jobs(outbox) if job.path == name and job.state is JobState.RUNNING]
-        return bool(found) and bool(temporaries(outbox))
+        return bool(found) and (bool(temporaries(outbox)) or not temporary)
 
     wait_until(running, what=f"{name} to be running")
     return found[0]
@@ -390,6 +392,37 @@ def test_second_watcher_on_the_same_outbox_refuses(folders: tuple[Path, Path], l
         first.communicate(timeout=30)
     assert outputs(outbox) == ["episode.stsr60.mkv"]
     assert [job.attempts for job in jobs(outbox)] == [1]
+
+
+class StuckInterpolator(Interpolator):
+    """A model call that does not return until released (a huge frame on a slow CPU)."""
+
+    name = "stuck"
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__("cpu")
+        self.release = release
+
+    def prepare(self, frame0: object, frame1: object) -> PreparedPair:
+        self.release.wait(120)
+        raise RuntimeError("released")
+
+
+def test_a_stuck_model_does_not_hold_up_a_stop(folders: tuple[Path, Path], clip: Path) -> None:
+    inbox, outbox = folders
+    shutil.copyfile(clip, inbox / "episode.mkv")
+    release = threading.Event()
+    settings = WatchSettings(inbox, outbox, FLOW, settle=SETTLE, stop_grace=1.0)
+    try:
+        with ServiceThread(settings, StuckInterpolator(release)) as watcher:
+            wait_for_running(outbox, "episode.mkv", temporary=False)  # no frame will ever come out
+            time.sleep(0.5)
+        assert watcher.service.abandoned_worker and watcher.result == 0
+        [job] = jobs(outbox)
+        assert job.state is JobState.INTERRUPTED and job.attempts == 0
+        assert temporaries(outbox) == [] and outputs(outbox) == []
+    finally:
+        release.set()
 
 
 def test_sigterm_stops_within_seconds_and_records_the_job_as_interrupted(folders: tuple[Path, Path],

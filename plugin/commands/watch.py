@@ -41,7 +41,7 @@ def _status_line(job: Job, max_attempts: int) -> str:
         return f"running      {display(job.path)}  -> {display(job.output or '?')} ({attempts}, since " \
                f"{_clock(job.started_at)})"
     if job.state is JobState.INTERRUPTED:
-        return f"interrupted  {display(job.path)}  ({job.error or 'stopped'}; starts again on the next run)"
+        return f"interrupted  {display(job.path)}  ({job.error or 'stopped'}; starts again when the watcher restarts)"
     return f"queued       {display(job.path)}  (since {_clock(job.queued_at)})"
 
 
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if args.settle < 0 or args.retry_delay < 0:
         raise StsrError("--settle and --retry-delay must not be negative")
     silence_library_logs()
-    logging.getLogger("core").setLevel(logging.ERROR)
+    logging.getLogger("core").propagate = False  # its warnings go to the watch log (and stderr) once
+    logging.raiseExceptions = False  # a log line that cannot be written (full disk) must not stop the watcher
     settings = WatchSettings(
         inbox=Path(args.inbox), outbox=Path(args.outbox), options=options_from_args(args), recursive=args.recursive,
         patterns=parse_patterns(args.pattern), settle=args.settle, once=args.once, max_attempts=args.max_attempts,

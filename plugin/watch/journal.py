@@ -255,11 +255,11 @@ class Journal:
             )
 
     def interrupt(self, job_id: int, reason: str, refund_attempt: bool) -> None:
-        """A stop request (not the file's fault) gives the attempt back; a crash does not."""
+        """A stop request (not the file's fault) gives the attempt back; a crash does not. Only for a running job."""
         with self._lock:
             self._db.execute(
-                "UPDATE jobs SET state = ?, error = ?, attempts = MAX(0, attempts - ?) WHERE id = ?",
-                (JobState.INTERRUPTED.value, reason, 1 if refund_attempt else 0, job_id),
+                "UPDATE jobs SET state = ?, error = ?, attempts = MAX(0, attempts - ?) WHERE id = ? AND state = ?",
+                (JobState.INTERRUPTED.value, reason, 1 if refund_attempt else 0, job_id, JobState.RUNNING.value),
             )
 
     def recover(self, outbox: str | os.PathLike[str], max_attempts: int) -> list[Job]:

@@ -24,6 +24,7 @@ import logging.handlers
 import os
 import queue
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -64,6 +65,8 @@ from .naming import free_output_path, leftover_temporaries, looks_like_output, t
 
 LOCK_NAME = ".stsr-watch.lock"
 LOG_NAME = "stsr-watch.log"
+#: seconds to wait after the journal could not be written (full disk) before trying again
+JOURNAL_ERROR_PAUSE = 30.0
 
 log = logging.getLogger("stsr.watch")
 
@@ -192,7 +195,8 @@ _EVENT_TYPES = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileClosedE
 class WatchService:
     """One watcher run; :meth:`run` returns the exit code."""
 
-    def __init__(self, settings: WatchSettings) -> None:
+    def __init__(self, settings: WatchSettings, interpolator: Interpolator | None = None) -> None:
+        """``interpolator``: use this one instead of creating ``settings.options.backend``."""
         self.settings = settings
         self.inbox_path = Path(settings.inbox).resolve()
         self.outbox_path = Path(os.path.abspath(settings.outbox))
@@ -207,7 +211,7 @@ class WatchService:
         self._recheck: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self._failures_this_run = 0
         self._log_handlers: list[logging.Handler] = []
-        self._interpolator: Interpolator | None = None
+        self._interpolator: Interpolator | None = interpolator
         self._worker: threading.Thread | None = None
         self._worker_error: BaseException | None = None
         self.journal: Journal | None = None
@@ -271,11 +275,14 @@ class WatchService:
             print(f"stsr: warning: cannot write {self.outbox_path / LOG_NAME}: {error.strerror}", file=sys.stderr)
         for handler in handlers:
             log.addHandler(handler)
+            # The engine's own warnings (e.g. a subtitle stream that cannot be copied) belong in the log too.
+            logging.getLogger("core").addHandler(handler)
         self._log_handlers = handlers
 
     def _teardown_logging(self) -> None:
         for handler in self._log_handlers:
             log.removeHandler(handler)
+            logging.getLogger("core").removeHandler(handler)
             with contextlib.suppress(Exception):
                 handler.flush()
                 handler.close()
@@ -306,6 +313,8 @@ class WatchService:
         self._setup_logging()
         try:
             return self._run_locked()
+        except sqlite3.Error as error:
+            raise WatchError(f"{self.outbox_path / JOURNAL_NAME}: journal error ({error})") from None
         finally:
             if self.journal is not None and not self.abandoned_worker:
                 self.journal.close()
@@ -325,7 +334,8 @@ class WatchService:
         for job in journal.recover(self.outbox_path, settings.max_attempts):
             log.info("resuming %s (was %s)", display(job.path), job.state.value)
         options = settings.options
-        self._interpolator = make_interpolator(options.backend, options.device, options.backend_options)
+        if self._interpolator is None:
+            self._interpolator = make_interpolator(options.backend, options.device, options.backend_options)
         inbox = self._make_inbox()
         log.info("watching %s -> %s (%s, settle %gs%s)", display(str(self.inbox_path)), display(str(self.outbox_path)),
                  self._interpolator.describe(), settings.settle, ", once" if settings.once else "")
@@ -334,7 +344,7 @@ class WatchService:
         self._worker.start()
         observer = None if settings.once else self._start_observer()
         try:
-            self._intake_loop(inbox, observer_running=observer is not None)
+            self._intake_loop(inbox)
         finally:
             if observer is not None:
                 observer.stop()
@@ -366,7 +376,7 @@ class WatchService:
             return None
         return observer
 
-    def _intake_loop(self, inbox: Inbox, observer_running: bool) -> None:
+    def _intake_loop(self, inbox: Inbox) -> None:
         settings = self.settings
         journal = self.journal
         assert journal is not None
@@ -381,22 +391,29 @@ class WatchService:
         intake_done = False
         while not self._stop.is_set():
             now = time.monotonic()
-            self._drain_events(inbox, tracker)
-            ready = tracker.ready(now)
-            if ready:
-                busy = files_open_for_writing(ready)
-                for path in ready:
-                    self._take(inbox, tracker, path, path in busy, now)
-            if not settings.once:
-                for job in journal.requeue_due(time.time(), settings.max_attempts):
-                    log.info("retrying %s (attempt %d/%d)", display(job.path), job.attempts + 1,
-                             settings.max_attempts)
-                    self._wake.set()
-                if now >= next_rescan:
-                    for path in inbox.scan():
-                        self._notice(inbox, tracker, path)
-                    next_rescan = now + settings.rescan_interval
-            else:
+            try:
+                self._drain_events(inbox, tracker)
+                ready = tracker.ready(now)
+                if ready:
+                    busy = files_open_for_writing(ready)
+                    for path in ready:
+                        self._take(inbox, tracker, path, path in busy, now)
+                if not settings.once:
+                    for job in journal.requeue_due(time.time(), settings.max_attempts):
+                        log.info("retrying %s (attempt %d/%d)", display(job.path), job.attempts + 1,
+                                 settings.max_attempts)
+                        self._wake.set()
+                    if now >= next_rescan:
+                        for path in inbox.scan():
+                            self._notice(inbox, tracker, path)
+                        next_rescan = now + settings.rescan_interval
+            except sqlite3.Error as error:
+                # A file whose row could not be written is found again by the next rescan.
+                log.info("journal error: %s; pausing %gs", error, JOURNAL_ERROR_PAUSE)
+                next_rescan = now + JOURNAL_ERROR_PAUSE
+                self._stop.wait(JOURNAL_ERROR_PAUSE)
+                continue
+            if settings.once:
                 if not intake_done and (len(tracker) == 0 or now > once_deadline):
                     for path in tracker.paths():
                         log.info("skipped %s: still being written; left for the next run",
@@ -474,8 +491,8 @@ class WatchService:
                 return
             except Exception:  # a crashing probe is the worker's to report
                 pass
-        tracker.forget(path)
         journal.add(relative, current.size, current.mtime_ns, digest)
+        tracker.forget(path)
         log.info("queued %s (%s)", display(relative), _size_text(current.size))
         self._wake.set()
 
@@ -496,18 +513,26 @@ class WatchService:
                     self._current = job
                     if job is not None:
                         self._job_stop = threading.Event()
+                        if self._stop.is_set():  # a stop that came just before this job
+                            self._job_stop.set()
                 if job is None:
                     self._wake.wait(0.5)
                     self._wake.clear()
                     continue
                 try:
                     self._run_job(job)
+                except sqlite3.Error as error:
+                    # The journal cannot be written (e.g. its disk is full): wait, then go on. The job's
+                    # row is settled by the next start's recovery at the latest.
+                    log.info("journal error during %s: %s; pausing %gs", display(job.path), error,
+                             JOURNAL_ERROR_PAUSE)
+                    self._stop.wait(JOURNAL_ERROR_PAUSE)
                 finally:
                     with self._job_lock:
                         self._current = None
                         self._current_target = None
                         self._job_stop = None
-        except BaseException as error:  # the journal itself failed: stop the watcher, say why
+        except BaseException as error:  # a bug: stop the watcher and say why
             self._worker_error = error
             log.info("worker error: %s", describe_failure(error))
             log.debug("%s", traceback.format_exc())
@@ -554,15 +579,22 @@ class WatchService:
             _fsync_file_and_folder(target)
         except KeyboardInterrupt:
             if self._stop.is_set():
-                journal.interrupt(job.id, f"interrupted ({self._stop_reason})", refund_attempt=True)
+                journal.interrupt(job.id, self._stop_reason, refund_attempt=True)
                 log.info("interrupted %s (%s); it starts again on the next run", display(job.path), self._stop_reason)
                 return
+            raise
+        except sqlite3.Error:
             raise
         except Exception as error:
             reason = describe_failure(error)
             if target is not None:
                 with contextlib.suppress(OSError):
                     temporary_path(target).unlink()
+            if self._stop.is_set():
+                # The stop cut the job short (e.g. before two frames were decoded): not the file's fault.
+                journal.interrupt(job.id, self._stop_reason, refund_attempt=True)
+                log.info("interrupted %s (%s); it starts again on the next run", display(job.path), self._stop_reason)
+                return
             final = job.attempts >= settings.max_attempts
             journal.fail(job.id, reason, time.time() + settings.retry_delay)
             self._failures_this_run += 1
@@ -608,7 +640,7 @@ class WatchService:
         self._remove_current_temporary()
         if job is not None and self.journal is not None:
             with contextlib.suppress(Exception):
-                self.journal.interrupt(job.id, f"interrupted ({self._stop_reason})", refund_attempt=True)
+                self.journal.interrupt(job.id, self._stop_reason, refund_attempt=True)
             log.info("interrupted %s (%s); the worker did not stop within %gs", display(job.path),
                      self._stop_reason, self.settings.stop_grace)
 
