@@ -346,6 +346,24 @@ def test_corrupt_and_non_video_files_fail_with_reason_and_are_retried_up_to_the_
     assert status_text(outbox) == result.stdout.rstrip("\n")
 
 
+def test_files_that_vanish_or_change_before_their_turn(folders: tuple[Path, Path], clip: Path) -> None:
+    inbox, outbox = folders
+    outbox.mkdir()
+    journal = Journal(outbox / JOURNAL_NAME)
+    journal.add("gone.mkv", 100, 1, "a")  # queued by a previous run, deleted since
+    journal.add("changed.mkv", 100, 1, "b")  # queued by a previous run, replaced since
+    journal.close()
+    shutil.copyfile(clip, inbox / "changed.mkv")
+    settings = WatchSettings(inbox, outbox, FLOW, settle=SETTLE, once=True)
+    assert WatchService(settings).run() == 0  # nothing failed: one was removed, one replaced
+    [changed] = jobs(outbox)
+    assert changed.path == "changed.mkv" and changed.state is JobState.DONE and changed.size == clip.stat().st_size
+    assert changed.attempts == 1
+    assert outputs(outbox) == ["changed.stsr60.mkv"]
+    log = (outbox / LOG_NAME).read_text(encoding="utf-8")
+    assert "skipped gone.mkv: it disappeared" in log and "skipped changed.mkv: it changed" in log
+
+
 def test_kill_9_mid_job_then_restart_leaves_no_partial_output_and_finishes(
         folders: tuple[Path, Path], clip: Path, long_clip: Path) -> None:
     inbox, outbox = folders

@@ -292,6 +292,11 @@ class Journal:
                     changed.append(job)
         return changed
 
+    def forget(self, job_id: int) -> None:
+        """Drop a queued row whose file vanished or changed before its turn (a new version gets its own row)."""
+        with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE id = ? AND state = ?", (job_id, JobState.QUEUED.value))
+
     def requeue_due(self, now: float, max_attempts: int) -> list[Job]:
         """Failed jobs whose retry time has come go to the back of the queue."""
         due = [job for job in self.in_state(JobState.FAILED)

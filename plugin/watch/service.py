@@ -388,7 +388,6 @@ class WatchService:
         for path in inbox.scan():
             self._notice(inbox, tracker, path)
         next_rescan = started + settings.rescan_interval
-        intake_done = False
         while not self._stop.is_set():
             now = time.monotonic()
             try:
@@ -414,13 +413,13 @@ class WatchService:
                 self._stop.wait(JOURNAL_ERROR_PAUSE)
                 continue
             if settings.once:
-                if not intake_done and (len(tracker) == 0 or now > once_deadline):
+                if now > once_deadline:
                     for path in tracker.paths():
                         log.info("skipped %s: still being written; left for the next run",
                                  display(inbox.relative(path) or str(path)))
                         tracker.forget(path)
-                    intake_done = True
-                if intake_done and self._idle():
+                # Idle first: a finished job may just have asked for a file to be looked at again.
+                if self._idle() and self._recheck.empty() and len(tracker) == 0:
                     break
             if self._worker is not None and not self._worker.is_alive():
                 break
@@ -446,13 +445,13 @@ class WatchService:
 
     def _notice(self, inbox: Inbox, tracker: StabilityTracker, path: Path) -> None:
         """Track a candidate unless the journal already knows this exact version (no hashing)."""
-        if path in tracker or inbox.relative(path) is None:
-            return
-        current = signature(path)
-        if current is None:
+        if path in tracker:
             return
         relative = inbox.relative(path)
-        assert relative is not None and self.journal is not None
+        current = signature(path)
+        if relative is None or current is None:
+            return
+        assert self.journal is not None
         if self.journal.find_by_stat(relative, current.size, current.mtime_ns) is not None:
             return
         tracker.notice(path)
@@ -544,16 +543,15 @@ class WatchService:
         source = self.inbox_path / job.path
         current = signature(source)
         if current is None:
-            journal.fail(job.id, "the file disappeared from INBOX before it was converted", None)
-            log.info("failed %s: it disappeared from INBOX", display(job.path))
-            self._failures_this_run += 1
+            journal.forget(job.id)  # removed by the user: nothing to convert, nothing failed
+            log.info("skipped %s: it disappeared from INBOX before its turn", display(job.path))
             return
         if (current.size, current.mtime_ns) != (job.size, job.mtime_ns):
             same = False
             with contextlib.suppress(OSError):
                 same = current.size == job.size and content_hash(source, current.size) == job.content_hash
             if not same:
-                journal.fail(job.id, "the file changed after it was queued; the new version is queued instead", None)
+                journal.forget(job.id)  # that version no longer exists; the new one is queued when it settles
                 log.info("skipped %s: it changed after it was queued (the new version will be queued)",
                          display(job.path))
                 self._recheck.put(source)
