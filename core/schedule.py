@@ -275,3 +275,7 @@ def resample(
     for frame in frames:
         yield from resampler.push(frame)
     yield from resampler.finish(end_time)
+
+
+# Multi-frame schedules live in their own module, which adds them to SCHEDULES when imported.
+from . import schedules_multi  # noqa: E402, F401

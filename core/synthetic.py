@@ -154,6 +154,20 @@ class Scene:
         frame = self._layers_at(times, background_time)
         return self._apply_cut(frame, index)
 
+    def drawing_times(self, index: int) -> tuple[list[float], float]:
+        """Pose times shown in source frame ``index``: one per character, and the background's."""
+        characters = [float(drawing_time(index, c.holds, c.phase)) for c in self.characters]
+        return characters, float(drawing_time(index, self.background.holds, self.background.phase))
+
+    def render_poses(self, character_times: Sequence[float], background_time: float, shot_time: float) -> np.ndarray:
+        """Every layer at its own pose time; ``shot_time`` says which side of the cut the frame is on.
+
+        The stutter benchmark's oracle interpolator renders its frames with this: an
+        in-between of two frames is the frame whose layers are at the in-between poses.
+        """
+        frame = self._layers_at(list(character_times), background_time)
+        return self._apply_cut(frame, shot_time)
+
     def _apply_cut(self, frame: np.ndarray, time: float) -> np.ndarray:
         if not self._after_cut(time):
             return frame

@@ -1,0 +1,207 @@
+"""Stutter measured on a method's output: per character step, stutter index, held frames, lag, PSNR.
+
+Pictures are tracked: each character has a body colour nothing else has, so its
+position in an output picture is the centroid of that colour near its path. The
+centroid is turned into a *pose time* (source frames) by comparison with the
+ground truth rendered at a guessed pose (same occluders on top), refined until
+the two centroids agree; this is robust to the background, to the colour patch
+and to occlusion. Oracle frames carry their poses: no tracking.
+
+* step: pose advance per output frame (ideal: source rate / output rate, 0.4);
+* stutter index (SI) = std(step) / mean(step) on the steady part, per character;
+* held fraction: steps under a quarter of the median;
+* lag: presentation time minus pose time, in source frames (positive = late);
+* PSNR against the ground truth rendered at each output frame's presentation time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from core.analysis import held_fraction, stutter_index
+from core.synthetic import Scene
+
+#: Euclidean RGB distance under which a pixel has a character's body colour
+COLOR_TOLERANCE = 60.0
+#: source frames excluded at both ends of a shot (start-up and the last hold)
+EDGE_FRAMES = 8
+PSNR_CAP = 60.0
+
+
+def yuv420_roundtrip(rgb: np.ndarray) -> np.ndarray:
+    """What an RGB picture looks like after the 4:2:0 video files of the benchmark."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    return frame.reformat(format="yuv420p").reformat(format="rgb24").to_ndarray()
+
+
+def psnr(picture: np.ndarray, truth: np.ndarray) -> float:
+    error = np.mean((picture.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return PSNR_CAP if error <= 0 else min(PSNR_CAP, 10 * np.log10(255.0**2 / error))
+
+
+@dataclass
+class Measured:
+    """Per output frame: presentation time (source frames), pose per character (NaN: lost), PSNR."""
+
+    times: np.ndarray
+    poses: np.ndarray  # (frames, characters)
+    psnr: np.ndarray
+
+
+def source_frames_time(times: list[Fraction], scene: Scene) -> np.ndarray:
+    return np.array([float(t * scene.rate) for t in times])
+
+
+def _centroid(mask: np.ndarray, offset: tuple[int, int]) -> tuple[float, float, int]:
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return float("nan"), float("nan"), 0
+    return float(xs.mean()) + offset[0], float(ys.mean()) + offset[1], int(xs.size)
+
+
+@dataclass
+class Tracker:
+    """Finds every character's pose time in output pictures of ``scene``."""
+
+    scene: Scene
+    roundtrip: bool = True
+    _scale: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._scale = self.scene.height / 180
+
+    def _window(self, index: int, pose: float) -> tuple[int, int, int, int]:
+        character = self.scene.characters[index]
+        x, y = character.position(pose)
+        margin_x = character.radius[0] * self._scale + 24
+        margin_y = character.radius[1] * self._scale + 24
+        x0, x1 = max(0, int(x - margin_x)), min(self.scene.width, int(x + margin_x) + 1)
+        y0, y1 = max(0, int(y - margin_y)), min(self.scene.height, int(y + margin_y) + 1)
+        return x0, y0, x1, y1
+
+    def _mask(self, picture: np.ndarray, index: int, window: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = window
+        body = np.array(self.scene.characters[index].body, np.float32)
+        crop = picture[y0:y1, x0:x1].astype(np.float32)
+        return np.linalg.norm(crop - body, axis=2) < COLOR_TOLERANCE
+
+    def _truth_centroid(self, index: int, poses: dict[int, float], window: tuple[int, int, int, int]
+                        ) -> tuple[float, float, int]:
+        """Centroid of character ``index``'s visible body in a render with the characters above it."""
+        canvas = np.zeros((self.scene.height, self.scene.width, 3), np.uint8)
+        for other in range(index, len(self.scene.characters)):
+            self.scene.characters[other].draw(canvas, poses[other], self._scale)
+        if self.roundtrip:
+            canvas = yuv420_roundtrip(canvas)
+        return _centroid(self._mask(canvas, index, window), window[:2])
+
+    def poses(self, picture: np.ndarray, time: float) -> list[float]:
+        """Pose time of each character in ``picture`` shown at ``time`` (source frames)."""
+        if self.scene.cut_at is not None and time >= self.scene.cut_at:
+            picture = np.ascontiguousarray(picture[:, ::-1, ::-1])  # undo the second shot's mirror
+        count = len(self.scene.characters)
+        found: dict[int, float] = {}
+        # Topmost first: its pose is needed to know what hides the ones below.
+        for index in reversed(range(count)):
+            character = self.scene.characters[index]
+            velocity = np.array(character.velocity, np.float64)
+            window = self._window(index, time)
+            measured_x, measured_y, area = _centroid(self._mask(picture, index, window), window[:2])
+            expected = np.pi * character.radius[0] * character.radius[1] * self._scale**2
+            if area < 0.15 * expected:
+                found[index] = float("nan")
+                continue
+            pose = time
+            for _ in range(6):
+                guess = {**found, index: pose}
+                guess = {k: (v if np.isfinite(v) else time) for k, v in guess.items()}
+                truth_x, truth_y, truth_area = self._truth_centroid(index, guess, window)
+                if truth_area == 0:
+                    break
+                delta = float(np.dot((measured_x - truth_x, measured_y - truth_y), velocity) / velocity.dot(velocity))
+                pose += delta
+                if abs(delta) < 1e-3:
+                    break
+            found[index] = pose
+        return [found[index] for index in range(count)]
+
+
+def measure_pictures(scene: Scene, times: list[Fraction], pictures: list[np.ndarray]) -> Measured:
+    """Track every character and compute PSNR for decoded output pictures."""
+    tracker = Tracker(scene)
+    frame_times = source_frames_time(times, scene)
+    poses = np.array([tracker.poses(picture, time) for picture, time in zip(pictures, frame_times, strict=True)])
+    scores = np.array([psnr(picture, yuv420_roundtrip(scene.render_at(time)))
+                       for picture, time in zip(pictures, frame_times, strict=True)])
+    return Measured(frame_times, poses.reshape(len(pictures), len(scene.characters)), scores)
+
+
+def measure_oracle(scene: Scene, times: list[Fraction], frames: list[Any]) -> Measured:
+    """Poses straight from oracle frames; PSNR of their renders against the truth."""
+    frame_times = source_frames_time(times, scene)
+    poses = np.array([frame.poses() for frame in frames], dtype=np.float64)
+    scores = np.array([psnr(frame.render(), scene.render_at(time))
+                       for frame, time in zip(frames, frame_times, strict=True)])
+    return Measured(frame_times, poses.reshape(len(frames), len(scene.characters)), scores)
+
+
+def steady_mask(scene: Scene, times: np.ndarray) -> np.ndarray:
+    """Output frames away from the clip's ends and from a cut: where motion should be constant."""
+    keep = (times >= EDGE_FRAMES) & (times <= scene.frames - EDGE_FRAMES - 2)
+    if scene.cut_at is not None:
+        keep &= np.abs(times - scene.cut_at) > EDGE_FRAMES
+    return keep
+
+
+@dataclass
+class CharacterScore:
+    stutter_index: float
+    held_fraction: float
+    lag: float
+    mean_step: float
+
+
+@dataclass
+class Score:
+    characters: list[CharacterScore]
+    psnr: float
+    #: per output frame: time and step per character (for plots)
+    step_times: np.ndarray
+    steps: np.ndarray
+
+    @property
+    def worst_si(self) -> float:
+        values = [c.stutter_index for c in self.characters]
+        return float("nan") if any(np.isnan(values)) else max(values)
+
+    @property
+    def worst_lag(self) -> float:
+        values = [c.lag for c in self.characters]
+        return max(values, key=abs)
+
+
+def score(scene: Scene, measured: Measured) -> Score:
+    keep = steady_mask(scene, measured.times)
+    # Steps between consecutive kept frames of the same shot only.
+    shot = np.zeros_like(measured.times, dtype=int) if scene.cut_at is None else (measured.times >= scene.cut_at)
+    pair = keep[1:] & keep[:-1] & (shot[1:] == shot[:-1])
+    steps = np.diff(measured.poses, axis=0)
+    characters = []
+    for index in range(measured.poses.shape[1]):
+        valid = pair & np.isfinite(steps[:, index])
+        character_steps = steps[valid, index]
+        lag_values = (measured.times - measured.poses[:, index])[keep & np.isfinite(measured.poses[:, index])]
+        characters.append(CharacterScore(
+            stutter_index=stutter_index(character_steps),
+            held_fraction=held_fraction(character_steps),
+            lag=float(np.mean(lag_values)) if lag_values.size else float("nan"),
+            mean_step=float(np.mean(character_steps)) if character_steps.size else float("nan"),
+        ))
+    step_times = measured.times[1:]
+    masked = np.where(pair[:, None], steps, np.nan)
+    return Score(characters, float(np.mean(measured.psnr[keep])), step_times, masked)
