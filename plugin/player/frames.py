@@ -1,0 +1,489 @@
+"""The engine side of the player: source frames in, YUV 4:2:0 frames for mpv out, on demand.
+
+Output frame ``j`` is the frame for time ``origin + j / rate`` on the source's clock,
+whatever mode produced it, so toggling smoothing, seeking and stepping the quality
+down never move the timeline. A *level* says how frame ``j`` is made: a backend at
+a processing height, or the source frame itself (the nearest earlier source frame,
+i.e. plain frame repetition at the output rate).
+
+Switching level or jumping elsewhere is a *restart* at an output index: a new
+:func:`core.engine.resample_frames` run that starts at that index. Restarts are
+cheap because recent decoded source frames are kept (:class:`SourceFrames`), so a
+toggle or a step-down does not decode the file again; only a seek far away reopens
+the decoder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.engine import resample_frames, tag_cuts, tensor_to_frame
+from core.interpolators.base import Interpolator, PreparedPair, Timestep
+from core.pipeline import BackgroundIterator
+from core.video import DecodedFrame, decode
+
+log = logging.getLogger(__name__)
+
+#: the backend name of the "smoothing off" level
+SOURCE = "source"
+
+
+@dataclass(frozen=True)
+class Level:
+    """How output frames are made: ``backend`` at processing ``height`` (or the source frames)."""
+
+    backend: str
+    height: int
+
+    @property
+    def smooth(self) -> bool:
+        return self.backend != SOURCE
+
+    def label(self) -> str:
+        return "source frames (smoothing off)" if not self.smooth else f"{self.backend} at {self.height}p"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Output frame ``j`` is shown at ``origin + j / rate`` (source clock); there are ``count`` of them."""
+
+    origin: Fraction
+    rate: Fraction
+    count: int
+
+    def time_of(self, index: int) -> Fraction:
+        return self.origin + Fraction(index) / self.rate
+
+    def index_at(self, time: Fraction) -> int:
+        """The output frame shown at ``time`` (the last one that starts at or before it)."""
+        return max(0, min(self.count - 1, math.floor((time - self.origin) * self.rate)))
+
+
+class HoldInterpolator(Interpolator):
+    """Smoothing off: between two source frames, show the earlier one until the later one's time."""
+
+    name = SOURCE
+
+    class _Pair(PreparedPair):
+        def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor) -> None:
+            self._frames = (frame0, frame1)
+
+        def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
+            return [self._frames[1] if t >= 1 else self._frames[0] for t in timesteps]
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        return self._Pair(frame0, frame1)
+
+    def describe(self) -> str:
+        return "source frames"
+
+
+class ScaledInterpolator(Interpolator):
+    """Runs ``inner`` at a lower processing height and scales its frames back up to the stream size.
+
+    The stream mpv plays has one fixed frame size, so stepping the processing size
+    down happens here, behind the interpolator interface.
+    """
+
+    def __init__(self, inner: Interpolator, height: int) -> None:
+        super().__init__(inner.device)
+        self.inner = inner
+        self.height = height
+        self.name = inner.name
+        self._small: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _shrink(self, frame: torch.Tensor) -> torch.Tensor:
+        cached = self._small.get(id(frame))
+        if cached is not None and cached[0] is frame:
+            return cached[1]
+        height, width = frame.shape[-2:]
+        small_width = max(2, round(width * self.height / height / 2) * 2)
+        small = F.interpolate(frame[None], size=(self.height, small_width), mode="area")[0].contiguous()
+        self._small[id(frame)] = (frame, small)
+        while len(self._small) > 4:
+            self._small.pop(next(iter(self._small)))
+        return small
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        inner = self.inner.prepare(self._shrink(frame0), self._shrink(frame1))
+        size = tuple(frame0.shape[-2:])
+        originals = (frame0, frame1)
+
+        class _Pair(PreparedPair):
+            def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
+                frames = inner.frames_at(timesteps)
+                results = []
+                for t, frame in zip(timesteps, frames, strict=True):
+                    if t == 0 or t == 1:
+                        results.append(originals[int(t)])  # exact endpoints at full size
+                    else:
+                        results.append(F.interpolate(frame[None], size=size, mode="bilinear",
+                                                     align_corners=False)[0])
+                return results
+
+        return _Pair()
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} at {self.height}p"
+
+
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> one 4:2:0 frame's planes (BT.601, limited range), as mpv is told to read them."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+
+
+class SourceFrames:
+    """Decoded source frames (with cut flags) from any time, keeping the recent ones for cheap restarts."""
+
+    def __init__(self, path: Path, height: int | None, scene_detect: bool, source_rate: Fraction,
+                 keep: int = 96) -> None:
+        self.path = path
+        self.height = height
+        self.scene_detect = scene_detect
+        self.source_rate = Fraction(source_rate)
+        self.keep = keep
+        self._history: deque[tuple[DecodedFrame, bool]] = deque()
+        self._decoder: BackgroundIterator[tuple[DecodedFrame, bool]] | None = None
+        self._exhausted = False
+        self.first_time: Fraction | None = None
+        self.reopens = 0
+
+    def number(self, frame: DecodedFrame) -> int:
+        """The frame's position in the file (from its time), for pair alignment after a restart."""
+        return round((frame.time - (self.first_time or 0)) * self.source_rate)
+
+    def _open(self, time: Fraction | None) -> None:
+        self.close()
+        start = None if time is None or time <= 0 else max(Fraction(0), time - 3 / self.source_rate)
+        self._decoder = BackgroundIterator(tag_cuts(decode(self.path, self.height, start), self.scene_detect), 8,
+                                           "decode")
+        self._history.clear()
+        self._exhausted = False
+        self.reopens += 1
+
+    def _pull(self) -> bool:
+        """Decode one more frame into the history; False at the end of the file."""
+        if self._decoder is None:
+            self._open(None)
+        if self._exhausted:
+            return False
+        assert self._decoder is not None
+        try:
+            item = next(self._decoder)
+        except StopIteration:
+            self._exhausted = True
+            return False
+        if self.first_time is None:
+            self.first_time = item[0].time
+        self._history.append(item)
+        while len(self._history) > self.keep:
+            self._history.popleft()
+        return True
+
+    def first_time_or_none(self) -> Fraction | None:
+        """The file's first frame time (decodes it: a broken file fails here, in the caller's thread)."""
+        if self.first_time is None:
+            self._pull()
+        return self.first_time
+
+    def _start_position(self, time: Fraction, pairs: bool) -> int | None:
+        """Index into the history of the frame a run for ``time`` starts at, or None if not covered."""
+        if not self._history or self._history[0][0].time > time:
+            return None
+        position = None
+        for index, (frame, _) in enumerate(self._history):
+            if frame.time > time:
+                break
+            position = index
+        assert position is not None
+        if pairs and self.number(self._history[position][0]) % 2 == 1:
+            if position == 0:
+                return None
+            position -= 1
+        return position
+
+    def frames_from(self, time: Fraction, pairs: bool) -> Iterator[tuple[DecodedFrame, bool]]:
+        """Frames starting at the last one at or before ``time`` (the first of its pair for ``pairs``)."""
+        if self.first_time is None and not self._pull():
+            return
+        assert self.first_time is not None
+        time = max(time, self.first_time)
+        if not self._history or not self._history[0][0].time <= time <= self._history[-1][0].time + 1:
+            self._open(time)
+            if not self._pull():
+                return
+        while self._history[-1][0].time <= time and self._pull():
+            pass
+        position = self._start_position(time, pairs)
+        if position is None:
+            if self._history[0][0].time < time:  # the pair's first frame was trimmed: decode again from before it
+                self._open(time - 1 / self.source_rate)
+                if not self._pull():
+                    return
+                while self._history[-1][0].time <= time and self._pull():
+                    pass
+            position = self._start_position(time, pairs) or 0
+        # Follow the history by identity so that trimming during the run cannot shift positions.
+        current = self._history[position]
+        while True:
+            yield current
+            following = self._after(current)
+            if following is None:
+                return
+            current = following
+
+    def _after(self, item: tuple[DecodedFrame, bool]) -> tuple[DecodedFrame, bool] | None:
+        for index in range(len(self._history) - 1, -1, -1):
+            if self._history[index] is item:
+                if index + 1 < len(self._history):
+                    return self._history[index + 1]
+                return self._history[-1] if self._pull() else None
+        return None  # trimmed away (a run fell far behind): end this run
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
+
+
+@dataclass
+class ProducerStats:
+    """What the status overlay and the benchmark report."""
+
+    produced: int = 0
+    late: int = 0
+    restarts: int = 0
+    busy_ms_per_frame: float = 0.0
+    produced_at_level: dict[str, int] | None = None
+
+
+class FrameProducer:
+    """Fills a bounded window of YUV frames ahead of mpv's read position, in its own thread.
+
+    ``frame(j)`` (called from mpv's stream thread) returns frame ``j``, waiting while it
+    is being made; a request outside the window restarts production there (a seek).
+    """
+
+    def __init__(self, sources: SourceFrames, timeline: Timeline, size: tuple[int, int],
+                 interpolator_for: Callable[[Level], Interpolator], level: Level, schedule: str = "pairs",
+                 capacity: int = 48, count_late: bool = True) -> None:
+        self.sources = sources
+        self.timeline = timeline
+        self.width, self.height = size
+        self.interpolator_for = interpolator_for
+        self.schedule = schedule
+        self.capacity = capacity
+        self.count_late = count_late
+        self.stats = ProducerStats(produced_at_level={})
+        self._level = level
+        self._frames: dict[int, np.ndarray] = {}
+        self._cond = threading.Condition()
+        self._next = 0  # next index the current run will produce
+        self._run_start = 0
+        self._cursor = -1  # highest index mpv has read
+        self._generation = 0
+        self._restart_to: tuple[int, Level] | None = (0, level)
+        self._end: int | None = None  # index where the source ran out (None: not yet)
+        self._last_frame: np.ndarray | None = None
+        self._stopped = False
+        self._cancelled = False
+        self._error: BaseException | None = None
+        self._restart_cost = 0.0
+        self._waiting_after_restart = True
+        self._thread = threading.Thread(target=self._run, name="stsr-producer", daemon=True)
+
+    # -- control (any thread) -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def level(self) -> Level:
+        return self._level
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def buffered(self) -> int:
+        """Frames ready beyond what mpv has read."""
+        with self._cond:
+            return sum(1 for index in self._frames if index > self._cursor)
+
+    def restart_margin(self) -> int:
+        """Frames to skip ahead on a switch so the first new frame is ready before mpv asks for it."""
+        return min(3, math.floor(self._restart_cost * float(self.timeline.rate)))
+
+    def switch(self, level: Level, immediately: bool) -> int:
+        """Make frames from here on at ``level``; returns the first index that will use it.
+
+        ``immediately`` (a toggle) replaces the frames mpv has not read yet; otherwise
+        (a step down or up) the frames already made are kept.
+        """
+        with self._cond:
+            index = self._cursor + 1 + self.restart_margin() if immediately else self._next
+            self._request(index, level)
+            return index
+
+    def switch_to(self, index: int, level: Level) -> None:
+        """Start (or restart) production at ``index`` with ``level``."""
+        with self._cond:
+            self._request(index, level)
+
+    def _request(self, index: int, level: Level) -> None:
+        self._level = level
+        self._restart_to = (index, level)
+        self._generation += 1
+        self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(10)
+        self.sources.close()
+
+    def cancel(self) -> None:
+        """Wake a blocked :meth:`frame` (mpv aborts the read)."""
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+
+    # -- mpv's side ------------------------------------------------------------------------------
+
+    def frame(self, index: int) -> np.ndarray | None:
+        """Frame ``index`` as I420 planes; None when cancelled or stopped."""
+        with self._cond:
+            self._cancelled = False
+            if index in self._frames:
+                self._cursor = index
+                self._trim()
+                return self._frames[index]
+            sequential = index == self._cursor + 1
+            if self._restart_to is not None:
+                run_start, upcoming = self._restart_to[0], self._restart_to[0]
+            else:
+                run_start, upcoming = self._run_start, self._next
+            past_end = self._end is not None and self._restart_to is None and index >= self._end
+            if past_end and self._last_frame is not None:
+                self._cursor = index
+                return self._last_frame  # past the real end: repeat the last frame up to the declared size
+            if not run_start <= index <= upcoming + 2:
+                self._request(index, self._level)  # a seek
+                sequential = False
+            self._cursor = index
+            self._trim()
+            waited = False
+            while index not in self._frames:
+                if self._stopped or self._cancelled or self._error is not None:
+                    return None
+                if self._end is not None and self._restart_to is None and index >= self._end:
+                    return self._last_frame
+                waited = True
+                self._cond.wait(0.1)
+            if waited and sequential and self.count_late and not self._waiting_after_restart:
+                self.stats.late += 1
+            self._waiting_after_restart = False
+            return self._frames[index]
+
+    def _trim(self) -> None:
+        keep_from = self._cursor - 2
+        for stale in [i for i in self._frames if i < keep_from]:
+            del self._frames[stale]
+
+    # -- the production thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while self._restart_to is None and not self._stopped:
+                        self._cond.wait(0.1)
+                    if self._stopped:
+                        return
+                    assert self._restart_to is not None
+                    (index, level), self._restart_to = self._restart_to, None
+                    generation = self._generation
+                    # Drop frames that the new run will make again.
+                    for stale in [i for i in self._frames if i >= index or i < self._cursor - 2]:
+                        del self._frames[stale]
+                    self._next = self._run_start = index
+                    self._end = None
+                    self.stats.restarts += 1
+                    self._waiting_after_restart = self._cursor + 1 != index
+                self._produce(index, level, generation)
+        except BaseException as error:  # reported to the player; mpv's read gets None
+            log.exception("frame production failed")
+            with self._cond:
+                self._error = error
+                self._cond.notify_all()
+
+    def _produce(self, index: int, level: Level, generation: int) -> None:
+        if index >= self.timeline.count:
+            with self._cond:
+                self._end = index
+            return
+        interpolator = self.interpolator_for(level)
+        schedule = self.schedule if level.smooth else "naive"
+        started = time.perf_counter()
+        first = True
+        source = self.sources.frames_from(self.timeline.time_of(index), pairs=schedule == "pairs")
+        outputs = resample_frames(source, interpolator, self.timeline.rate, schedule, first_index=index,
+                                  start=self.timeline.origin)
+        try:
+            busy_since = time.perf_counter()
+            for output in outputs:
+                if output.index >= self.timeline.count:
+                    break
+                planes = rgb_to_i420(tensor_to_frame(output.image))
+                now = time.perf_counter()
+                if first:
+                    self._restart_cost = 0.7 * self._restart_cost + 0.3 * (now - started) if self._restart_cost \
+                        else now - started
+                    first = False
+                busy = (now - busy_since) * 1000
+                self.stats.busy_ms_per_frame += 0.05 * (busy - self.stats.busy_ms_per_frame)
+                with self._cond:
+                    if generation != self._generation or self._stopped:
+                        return
+                    self._frames[output.index] = planes
+                    self._last_frame = planes
+                    self._next = output.index + 1
+                    self.stats.produced += 1
+                    counts = self.stats.produced_at_level
+                    assert counts is not None
+                    counts[level.label()] = counts.get(level.label(), 0) + 1
+                    self._cond.notify_all()
+                    # Wait for room: at most ``capacity`` frames ahead of mpv.
+                    while (self._next - self._cursor > self.capacity and generation == self._generation
+                           and not self._stopped):
+                        self._cond.wait(0.1)
+                    if generation != self._generation or self._stopped:
+                        return
+                busy_since = time.perf_counter()
+        finally:
+            with contextlib.suppress(Exception):
+                outputs.close()
+        with self._cond:
+            if generation == self._generation:
+                self._end = self._next
+                self._cond.notify_all()

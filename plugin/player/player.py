@@ -1,0 +1,509 @@
+"""``stsr play``: mpv (through libmpv) plays the smoothed video, made live, with the source's audio.
+
+mpv opens ``stsr://play``, a YUV4MPEG2 stream served by :class:`~.stream.Y4MFrameStream`
+at the output rate, and takes the audio and subtitle tracks straight from the
+source file (``audio-file`` / ``sub-file``), so they stay in sync by timestamp: output
+frame ``j`` has mpv time ``j / rate``, which is source time ``origin + j / rate``.
+
+mpv is told to read only a frame or two ahead (``cache=no``, no demuxer read-ahead,
+``video-latency-hacks``); the frames made ahead live in our own buffer, where a toggle
+can still replace them. That is what makes the toggle take effect on the next frame.
+
+The real-time policy runs in a monitor thread: when making a frame takes too long
+for the output rate, or the buffer runs low, it steps down (lower processing size,
+then a faster backend, then the source frames) and says so on the OSD; after a
+while with headroom it steps back up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from core.device import resolve_device
+from core.engine import DEFAULT_RATE, silence_library_logs
+from core.errors import InputError, StsrError
+from core.interpolators import Interpolator, create_backend
+from core.interpolators.registry import default_backend_name
+from core.schedule import SCHEDULES
+from core.video import processing_size, probe
+from core.y4m import Y4MHeader
+
+from .frames import SOURCE, FrameProducer, HoldInterpolator, Level, ScaledInterpolator, SourceFrames, Timeline
+from .mpv_stream import register_fast_stream_protocol
+from .stream import Y4MFrameStream
+
+log = logging.getLogger(__name__)
+
+#: backends from slowest (best) to fastest; a step down may move right
+SPEED_ORDER = ("gmfss_union", "rife", "flow")
+#: processing heights tried when stepping down
+STEP_HEIGHTS = (1080, 720, 540, 360, 270)
+DEFAULT_TOGGLE_KEY = "b"
+DEFAULT_STATUS_KEY = "B"
+PROTOCOL = "stsr"
+
+
+class PlayerError(StsrError):
+    """libmpv missing, no display, or mpv could not play: one line for the user."""
+
+
+@dataclass
+class PlayOptions:
+    """Everything ``stsr play`` can be told."""
+
+    backend: str = "auto"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    height: int | None = None
+    fps: Fraction | None = None
+    device: str = "auto"
+    start: float = 0.0
+    schedule: str = "pairs"
+    scene_detect: bool = True
+    #: extra mpv options, applied last (they win)
+    mpv_options: list[tuple[str, str]] = field(default_factory=list)
+    toggle_key: str = DEFAULT_TOGGLE_KEY
+    status_key: str = DEFAULT_STATUS_KEY
+    #: step down/up with the machine's speed
+    adaptive: bool = True
+    #: how far ahead of mpv frames are made (seconds of output)
+    buffer_seconds: float = 0.75
+    #: smoothing on when playback starts
+    smoothing: bool = True
+
+
+@dataclass
+class LevelChange:
+    """One step of the real-time policy, for the log, the OSD and the benchmark."""
+
+    at: float
+    frame: int
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass
+class PlayResult:
+    """What happened during playback (tests and the benchmark read it)."""
+
+    frames_produced: int
+    frames_late: int
+    seconds: float
+    stream_size: tuple[int, int]
+    rate: Fraction
+    changes: list[LevelChange]
+    toggles: list[tuple[int, int, bool]]
+    mpv_dropped: int
+    mpv_delayed: int
+    busy_ms_per_frame: float
+    produced_at_level: dict[str, int]
+
+    @property
+    def step_downs(self) -> int:
+        return sum(1 for change in self.changes if change.reason.startswith("behind"))
+
+
+def default_height(device: str, backend: str, source_height: int) -> int:
+    """Processing height from the device: 540 on a CPU, 720 (gmfss_union) or 1080 on CUDA; never above the source."""
+    if device.startswith("cuda"):
+        height = 720 if backend == "gmfss_union" else 1080
+    else:
+        height = 540
+    return min(height, source_height)
+
+
+def parse_mpv_options(pairs: list[str]) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` (or a bare ``KEY`` meaning yes) from ``--mpv``; one clear line for anything else."""
+    options = []
+    for item in pairs:
+        key, separator, value = item.partition("=")
+        key = key.strip().lstrip("-")
+        if not key or any(c.isspace() for c in key):
+            raise InputError(f"--mpv {item!r}: expected KEY=VALUE, e.g. --mpv vo=null")
+        options.append((key, value if separator else "yes"))
+    return options
+
+
+def _import_mpv() -> Any:
+    try:
+        import mpv
+    except (OSError, ImportError) as error:
+        text = str(error).split(".")[0]
+        raise PlayerError(f"libmpv is not available ({text}); install it, e.g. sudo apt-get install libmpv2") from None
+    return mpv
+
+
+class Player:
+    """One playback session: engine + buffer + mpv window; :meth:`run` blocks until mpv quits."""
+
+    def __init__(self, source: str | os.PathLike[str], options: PlayOptions | None = None,
+                 on_mpv: Callable[[Any], None] | None = None) -> None:
+        self.options = options = options or PlayOptions()
+        self.source = Path(source)
+        self._on_mpv = on_mpv
+        if options.schedule not in SCHEDULES:
+            raise InputError(f"unknown mode {options.schedule!r} (choose from {', '.join(SCHEDULES)})")
+        self.mpv_options = dict(options.mpv_options)
+        self.encoding = bool(self.mpv_options.get("o"))
+        self._check_display()
+        self._mpv_module = _import_mpv()
+        info = probe(self.source)
+        self.info = info
+        try:
+            self.device = resolve_device(options.device)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        backend = default_backend_name() if options.backend == "auto" else options.backend
+        self.backend = backend
+        height = options.height or default_height(self.device.type, backend, info.height)
+        if height < 16:
+            raise InputError(f"--height {height}: too small")
+        self.width, self.height = processing_size(info.width, info.height, min(height, info.height))
+        self.rate = options.fps or DEFAULT_RATE
+        self._interpolators: dict[Level, Interpolator] = {}
+        self._backends: dict[str, Interpolator] = {}
+        self.levels = self._build_levels()
+        self.sources = SourceFrames(self.source, self.height, options.scene_detect, info.frame_rate,
+                                    keep=math.ceil(options.buffer_seconds * float(info.frame_rate)) + 24)
+        first_time = self.sources.first_time_or_none()
+        if first_time is None:
+            raise InputError(f"{self.source}: no video frames")
+        self.origin = min(Fraction(0), first_time)
+        duration = info.duration or (Fraction(info.frame_count) / info.frame_rate if info.frame_count else None)
+        if not duration:
+            raise InputError(f"{self.source}: unknown duration; cannot play it as a stream")
+        end = first_time + duration
+        count = max(1, math.ceil((end - self.origin) * self.rate))
+        self.timeline = Timeline(self.origin, self.rate, count)
+        self.header = Y4MHeader(self.width, self.height, self.rate)
+        self._level_index = 0
+        self.smoothing = options.smoothing
+        capacity = max(4, math.ceil(options.buffer_seconds * float(self.rate)))
+        self.producer = FrameProducer(self.sources, self.timeline, (self.width, self.height), self._interpolator_for,
+                                      self._current_level(), options.schedule, capacity,
+                                      count_late=not self.encoding)
+        self.changes: list[LevelChange] = []
+        self.toggles: list[tuple[int, int, bool]] = []
+        self._status_overlay = False
+        self._stop = threading.Event()
+        self._end_error: str | None = None
+        self._started = 0.0
+        self._last_change = 0.0
+        self._hold_seconds = 5.0
+        self._good_since: float | None = None
+        self._over_budget_checks = 0
+        self._messages: list[str] = []
+        self.mpv: Any = None
+
+    # -- set-up ----------------------------------------------------------------------------------
+
+    def _check_display(self) -> None:
+        vo = self.mpv_options.get("vo", "gpu")
+        if self.encoding or vo in ("null", "image", "tct", "caca", "drm", "libmpv"):
+            return
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise PlayerError("no display (DISPLAY/WAYLAND_DISPLAY unset); for headless use --mpv vo=null --mpv ao=null")
+
+    def _backend(self, name: str) -> Interpolator:
+        if name not in self._backends:
+            options = dict(self.options.backend_options) if name == self.backend else {}
+            if name == "flow":
+                options.setdefault("preset", "fast")
+            self._backends[name] = create_backend(name, device=self.device, **options)
+        return self._backends[name]
+
+    def _build_levels(self) -> list[Level]:
+        """The step-down ladder: lower heights, then faster backends, then the source frames."""
+        self._backend(self.backend)  # fails here (one line) if the chosen backend cannot run
+        heights = [self.height] + [h for h in STEP_HEIGHTS if h < self.height][:2]
+        levels = [Level(self.backend, h) for h in heights]
+        if self.backend in SPEED_ORDER:
+            for faster in SPEED_ORDER[SPEED_ORDER.index(self.backend) + 1:]:
+                try:
+                    self._backend(faster)
+                except StsrError as error:
+                    log.info("step-down backend %s unavailable: %s", faster, error)
+                    continue
+                levels += [Level(faster, h) for h in heights[1:] or heights]
+        return [*levels, Level(SOURCE, self.height)]
+
+    def _interpolator_for(self, level: Level) -> Interpolator:
+        if level not in self._interpolators:
+            if not level.smooth:
+                interpolator: Interpolator = HoldInterpolator(self.device)
+            elif level.backend == "flow":
+                # Flow at half the processing height: DIS cost grows with pixels; anime motion is smooth.
+                options = {"preset": "fast", "flow_height": max(90, level.height // 2),
+                           **self.options.backend_options}
+                interpolator = create_backend("flow", device=self.device, **options)
+            else:
+                interpolator = self._backend(level.backend)
+            if level.smooth and level.height < self.height:
+                interpolator = ScaledInterpolator(interpolator, level.height)
+            self._interpolators[level] = interpolator
+        return self._interpolators[level]
+
+    def _current_level(self) -> Level:
+        return self.levels[self._level_index] if self.smoothing else Level(SOURCE, self.height)
+
+    def _mpv_settings(self) -> dict[str, str]:
+        settings = {
+            "vo": "gpu",
+            "input-default-bindings": "yes",
+            "input-vo-keyboard": "yes",
+            "osc": "yes",
+            "keep-open": "no" if self.encoding else "yes",
+            "force-media-title": self.source.name,
+            "demuxer-lavf-format": "yuv4mpegpipe",
+            # Read a frame or two ahead only: our own buffer holds the rest, where a toggle can still change it.
+            "cache": "no",
+            "demuxer-readahead-secs": "0",
+            "stream-buffer-size": "4KiB",
+            "video-latency-hacks": "yes",
+            "hr-seek": "yes",
+            # Audio and subtitles come from the source with their own timestamps.
+            "rebase-start-time": "no",
+            # The frames are BT.601 limited range whatever their size (mpv would guess BT.709 for HD).
+            "vf": "format=colormatrix=bt.601:colorlevels=limited",
+            "title": f"{self.source.name} - stsr",
+        }
+        if self.origin:
+            settings["audio-delay"] = settings["sub-delay"] = f"{float(-self.origin):.6f}"
+        if self.options.start:
+            settings["start"] = f"{max(0.0, self.options.start - float(self.origin)):.6f}"
+        settings.update(self.mpv_options)
+        return settings
+
+    def _create_mpv(self) -> Any:
+        mpv = self._mpv_module
+        settings = self._mpv_settings()
+        try:
+            player = mpv.MPV(**{key.replace("-", "_"): value for key, value in settings.items()})
+        except (AttributeError, ValueError, TypeError, SystemError) as error:
+            raise PlayerError(f"mpv rejected an option ({error}); check the --mpv values") from None
+        try:
+            if self.info.audio_streams:
+                player.command("change-list", "audio-files", "append", str(self.source))
+            if self.info.subtitle_streams:
+                player.command("change-list", "sub-files", "append", str(self.source))
+        except Exception as error:  # pragma: no cover - very old mpv
+            log.warning("could not add the source's audio/subtitles: %s", error)
+        return player
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self) -> PlayResult:
+        """Play until the user quits (or, when encoding, until the end); then clean up everything."""
+        silence_library_logs()
+        mpv = self._mpv_module
+        start_index = self.timeline.index_at(Fraction(self.options.start).limit_denominator(1000000)) \
+            if self.options.start else 0
+        self.producer.switch_to(start_index, self._current_level())
+        self.producer.start()
+        self.mpv = player = self._create_mpv()
+        monitor = threading.Thread(target=self._monitor, name="stsr-monitor", daemon=True)
+        try:
+            register_fast_stream_protocol(player, PROTOCOL,
+                                          lambda uri: Y4MFrameStream(self.header, self.producer, self.timeline.count))
+
+            @player.event_callback("end-file")
+            def on_end_file(event: Any) -> None:
+                data = event.data
+                reason = getattr(data, "reason", None)
+                if reason == 4:  # MPV_END_FILE_REASON_ERROR
+                    self._end_error = str(mpv.ErrorCode.EXCEPTION_DICT.get(data.error, lambda *a: data.error)())
+                if reason in (0, 4):  # EOF (only reached without keep-open, i.e. when encoding) or error
+                    self._stop.set()
+
+            player.register_key_binding(self.options.toggle_key, self._key(self.toggle))
+            player.register_key_binding(self.options.status_key, self._key(self.toggle_status))
+            if self._on_mpv is not None:
+                self._on_mpv(player)
+            self._started = time.monotonic()
+            monitor.start()
+            player.loadfile(f"{PROTOCOL}://play")
+            while not self._stop.is_set():
+                try:
+                    player.wait_for_shutdown(timeout=0.25)
+                    break
+                except TimeoutError:
+                    if self.producer.error is not None:
+                        break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._stop.set()
+            with contextlib.suppress(Exception):
+                if not player.core_shutdown:
+                    player.command("quit")
+                    player.wait_for_shutdown(timeout=10)
+            result = self._finish(player, monitor)
+        error = self.producer.error
+        if isinstance(error, StsrError):
+            raise error
+        if error is not None:
+            raise PlayerError(f"frame production failed: {error}")
+        if self._end_error is not None and result.frames_produced == 0:
+            raise PlayerError(f"mpv could not play the stream ({self._end_error})")
+        return result
+
+    def _finish(self, player: Any, monitor: threading.Thread) -> PlayResult:
+        dropped = delayed = 0
+        with contextlib.suppress(Exception):
+            dropped = int(player.frame_drop_count or 0)
+            delayed = int(player.vo_delayed_frame_count or 0)
+        self.producer.cancel()
+        self.producer.stop()
+        with contextlib.suppress(Exception):
+            player.terminate()
+        if monitor.is_alive():
+            monitor.join(5)
+        self.mpv = None
+        stats = self.producer.stats
+        return PlayResult(
+            frames_produced=stats.produced, frames_late=stats.late,
+            seconds=time.monotonic() - self._started if self._started else 0.0,
+            stream_size=(self.width, self.height), rate=self.rate, changes=list(self.changes),
+            toggles=list(self.toggles), mpv_dropped=dropped, mpv_delayed=delayed,
+            busy_ms_per_frame=stats.busy_ms_per_frame, produced_at_level=dict(stats.produced_at_level or {}),
+        )
+
+    def quit(self) -> None:
+        self._stop.set()
+        if self.mpv is not None:
+            with contextlib.suppress(Exception):
+                self.mpv.command("quit")
+
+    # -- keys and OSD ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(action: Callable[[], None]) -> Callable[..., None]:
+        def handler(state: str = "p-", *_args: Any) -> None:
+            if state and state[0] in ("d", "p"):
+                try:
+                    action()
+                except Exception:
+                    log.exception("key handler failed")
+        return handler
+
+    def _show(self, text: str, milliseconds: int = 2000) -> None:
+        player = self.mpv
+        if player is not None:
+            with contextlib.suppress(Exception):
+                player.command("show-text", text, str(milliseconds))
+
+    def _presented_index(self) -> int:
+        with contextlib.suppress(Exception):
+            position = self.mpv.time_pos if self.mpv is not None else None
+            if position is not None:
+                return math.floor(float(position) * float(self.rate) + 1e-6)
+        return -1
+
+    def toggle(self) -> None:
+        """Smoothing on/off from the next frame on (the timeline stays the same)."""
+        self.smoothing = not self.smoothing
+        presented = self._presented_index()
+        first = self.producer.switch(self._current_level(), immediately=True)
+        self.toggles.append((presented, first, self.smoothing))
+        state = f"on ({self._current_level().label()})" if self.smoothing else "off (source frames)"
+        self._show(f"stsr smoothing: {state}")
+
+    def toggle_status(self) -> None:
+        self._status_overlay = not self._status_overlay
+        if self._status_overlay:
+            self._show(self.status_text(), 1000)
+        else:
+            self._show("", 1)
+
+    def status_text(self) -> str:
+        stats = self.producer.stats
+        budget = 1000 / float(self.rate)
+        level = self.producer.level
+        interpolator = self._interpolator_for(level)
+        lines = [
+            f"stsr: smoothing {'on' if self.smoothing else 'off'}",
+            f"backend: {interpolator.describe()}",
+            f"device: {self.device}",
+            f"processing: {level.height}p (stream {self.width}x{self.height} at {float(self.rate):.3f} fps)",
+            f"model: {stats.busy_ms_per_frame:.1f} ms per frame (budget {budget:.1f} ms)",
+            f"buffer: {self.producer.buffered()}/{self.producer.capacity} frames",
+            f"frames late: {stats.late}, step-downs: {sum(1 for c in self.changes if c.reason.startswith('behind'))}",
+        ]
+        return "\n".join(lines)
+
+    # -- real-time policy ------------------------------------------------------------------------
+
+    def _set_level(self, index: int, reason: str) -> None:
+        old = self.levels[self._level_index]
+        self._level_index = index
+        new = self.levels[index]
+        first = self.producer.switch(new, immediately=False)
+        now = time.monotonic()
+        self.changes.append(LevelChange(now - self._started, first, old.label(), new.label(), reason))
+        self._last_change = now
+        self._good_since = None
+        self._over_budget_checks = 0
+        if reason.startswith("behind"):
+            self._show(f"stsr: too slow for real time, now {new.label()}")
+        else:
+            self._show(f"stsr: back to {new.label()}")
+
+    def _policy_step(self) -> None:
+        player = self.mpv
+        if player is None or not self.smoothing or not self.options.adaptive or self.encoding:
+            return
+        with contextlib.suppress(Exception):
+            if player.pause or player.seeking or player.core_idle:
+                self._good_since = None
+                return
+        now = time.monotonic()
+        if now - self._last_change < 1.0 or now - self._started < 1.0:
+            return
+        speed = 1.0
+        with contextlib.suppress(Exception):
+            speed = float(player.speed or 1.0)
+        budget = 1000 / float(self.rate) / speed
+        cost = self.producer.stats.busy_ms_per_frame
+        buffered = self.producer.buffered()
+        low = max(2, self.producer.capacity // 8)
+        self._over_budget_checks = self._over_budget_checks + 1 if cost > 0.92 * budget else 0
+        last = len(self.levels) - 1
+        if self._level_index < last and (buffered < low or self._over_budget_checks >= 4):
+            if self.changes and self.changes[-1].reason.startswith("headroom") and \
+                    now - self._started - self.changes[-1].at < 3 * self._hold_seconds:
+                self._hold_seconds = min(120.0, self._hold_seconds * 2)  # the step up did not last: wait longer
+            why = f"buffer {buffered} frames" if buffered < low else f"{cost:.1f} ms per frame > {budget:.1f}"
+            self._set_level(self._level_index + 1, f"behind: {why}")
+            return
+        if self._level_index > 0 and cost < 0.5 * budget and buffered >= self.producer.capacity // 2:
+            if self._good_since is None:
+                self._good_since = now
+            elif now - self._good_since >= self._hold_seconds:
+                self._set_level(self._level_index - 1, f"headroom: {cost:.1f} ms per frame")
+        else:
+            self._good_since = None
+
+    def _monitor(self) -> None:
+        last_status = 0.0
+        while not self._stop.wait(0.25):
+            try:
+                self._policy_step()
+                if self._status_overlay and time.monotonic() - last_status >= 0.5:
+                    last_status = time.monotonic()
+                    self._show(self.status_text(), 1000)
+                if self.producer.error is not None:
+                    self._show(f"stsr: error: {self.producer.error}", 5000)
+                    return
+            except Exception:
+                log.exception("monitor failed")
