@@ -17,8 +17,8 @@ from ..archs.gmfss_union import IFNet
 from ..errors import InputError
 from .base import Interpolator, PreparedPair, Timestep
 from .gmfss_union import (
-    DEFAULT_BATCH_PIXELS,
     as_float_timesteps,
+    batch_pixels,
     check_frames,
     chunks,
     compute_dtype,
@@ -80,7 +80,7 @@ class RIFEInterpolator(Interpolator):
         device: torch.device | str = "cpu",
         scale: float = 1.0,
         weights_dir: str | None = None,
-        max_batch_pixels: int = DEFAULT_BATCH_PIXELS * 2,
+        max_batch_pixels: int | None = None,
         exact_endpoints: bool = True,
         **_ignored: object,
     ) -> None:
@@ -93,7 +93,7 @@ class RIFEInterpolator(Interpolator):
         self.scales = tuple(level / self.scale for level in (8, 4, 2, 1))
         # Level 0 works at 1/(8/scale) and strides down 4 more times.
         self.alignment = max(32, int(32 / self.scale))
-        self.max_batch_pixels = int(max_batch_pixels)
+        self.max_batch_pixels = batch_pixels(self.device, max_batch_pixels)
         self.exact_endpoints = exact_endpoints
         self.dtype = compute_dtype(self.device)
         net: IFNet = load_rife(weights_dir)
