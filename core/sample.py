@@ -35,6 +35,7 @@ def write_clip(
     sample_rate: int = 48000,
     times: Sequence[Fraction] | None = None,
     codec: str = "libx264",
+    metadata: dict[str, str] | None = None,
 ) -> None:
     """Write RGB frames (and optional mono float audio) to a video file.
 
@@ -43,6 +44,7 @@ def write_clip(
     """
     time_base = Fraction(1, 1000) if times is not None else 1 / Fraction(rate)
     with av.open(str(path), mode="w") as container:
+        container.metadata.update(metadata or {})
         video = container.add_stream(codec, rate=Fraction(rate))
         video.pix_fmt = "yuv420p"
         video.time_base = time_base

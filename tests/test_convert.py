@@ -108,6 +108,18 @@ def test_audio_is_copied_and_in_sync(tmp_path: Path) -> None:
         assert abs(float(brightest.time) - beep) <= frame_step + 0.001
 
 
+def test_container_metadata_is_kept(tmp_path: Path) -> None:
+    source = tmp_path / "tagged.mkv"
+    write_clip(source, small_scene().source_frames(), Fraction(24000, 1001),
+               metadata={"title": "Episode 1", "comment": "drawn on twos"})
+    target = tmp_path / "tagged60.mkv"
+    convert(source, target, FLOW)
+    with av.open(str(target)) as container:
+        tags = {key.lower(): value for key, value in container.metadata.items()}
+    assert tags["title"] == "Episode 1"
+    assert tags["comment"] == "drawn on twos"
+
+
 def test_existing_output_is_refused_and_overwrite_replaces(make_clip, tmp_path: Path) -> None:
     source = make_clip()
     target = tmp_path / "out.mp4"
