@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -84,33 +85,37 @@ def worker(backend_name: str, rows: int, reps: int, device_name: str) -> dict[st
         torch.cuda.reset_peak_memory_stats(device)
         baseline_cuda = torch.cuda.memory_allocated(device)
     backend.prepare(frames[0], frames[1]).frames_at(TIMESTEPS)  # warm-up, fills the frame cache
-    prepare_s, single_s, batch_s = [], [], []
+    threads = torch.get_num_threads()
+    samples: dict[str, list[tuple[float, float]]] = {"prepare": [], "single": [], "per_t": []}
+
+    def measure(label: str, fn: Any, divide: int = 1) -> Any:
+        sync()
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        sync()
+        samples[label].append(((time.perf_counter() - wall) / divide, (time.process_time() - cpu) / threads / divide))
+        return result
+
     for index in range(1, reps + 1):
-        sync()
-        start = time.perf_counter()
-        pair = backend.prepare(frames[index], frames[index + 1])
-        sync()
-        prepare_s.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        pair.frames_at([0.5])
-        sync()
-        single_s.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        pair.frames_at(TIMESTEPS)
-        sync()
-        batch_s.append((time.perf_counter() - start) / len(TIMESTEPS))
+        pair = measure("prepare", lambda i=index: backend.prepare(frames[i], frames[i + 1]))
+        measure("single", lambda p=pair: p.frames_at([0.5]))
+        measure("per_t", lambda p=pair: p.frames_at(TIMESTEPS), len(TIMESTEPS))
     if device.type == "cuda":
         peak_mb = (torch.cuda.max_memory_allocated(device) - baseline_cuda) / 2**20
     else:
         peak_mb = (_memory_kb("VmHWM") - baseline_kb) / 1024
+    best = {label: min(values) for label, values in samples.items()}
     return {
         "backend": backend_name, "rows": rows, "width": width, "height": height, "reps": reps,
-        "describe": backend.describe(), "prepare_ms": 1000 * min(prepare_s), "single_ms": 1000 * min(single_s),
-        "per_t_ms": 1000 * min(batch_s), "peak_mb": peak_mb,
+        "describe": backend.describe(), "peak_mb": peak_mb,
+        **{f"{label}_ms": 1000 * wall for label, (wall, _) in best.items()},
+        **{f"{label}_cpu_ms": 1000 * cpu for label, (_, cpu) in best.items()},
     }  # fmt: skip
 
 
-def stage_timings(device_name: str, width: int = 960, height: int = 576, reps: int = 2) -> dict[str, float]:
+def stage_timings(
+    device_name: str, width: int = 960, height: int = 576, reps: int = 2
+) -> dict[str, tuple[float, float]]:
     """Milliseconds per gmfss_union stage at ``width x height`` (per frame, per pair, per timestep)."""
     sys.path.insert(0, str(REPO))
     import torch
@@ -124,18 +129,21 @@ def stage_timings(device_name: str, width: int = 960, height: int = 576, reps: i
     net, dtype = backend.net, backend.dtype
     frames = synthetic_frames(2, width, height)
     images = [frame[None].to(device, dtype) for frame in frames]
-    timings: dict[str, list[float]] = {}
+    timings: dict[str, list[tuple[float, float]]] = {}
+    threads = torch.get_num_threads()
 
     def timed(label: str, fn: Any, divide: int = 1) -> Any:
         result = fn()  # warm-up
         for _ in range(reps):
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             result = fn()
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            timings.setdefault(label, []).append((time.perf_counter() - start) * 1000 / divide)
+            timings.setdefault(label, []).append(
+                ((time.perf_counter() - wall) * 1000 / divide, (time.process_time() - cpu) * 1000 / threads / divide)
+            )
         return result
 
     count = len(TIMESTEPS)
@@ -163,7 +171,7 @@ def stage_timings(device_name: str, width: int = 960, height: int = 576, reps: i
         timed("per t (x4): GridNet", lambda: net.fusionnet.synnet(*gridnet_inputs), count)
         timed("per t (x4): synthesize total", lambda: net.synthesize(f0, f1, pair, TIMESTEPS), count)
         timed("per t (x1): synthesize total", lambda: net.synthesize(f0, f1, pair, [0.5]))
-    return {label: min(values) for label, values in timings.items()}
+    return {label: min(values) for label, values in timings.items()}  # best wall time, with its CPU time
 
 
 def run_worker(args: list[str]) -> dict[str, Any]:
@@ -199,6 +207,8 @@ def main() -> int:
     backends = [name for name in args.backends.split(",") if name in registered]
     sizes = [int(size) for size in args.sizes.split(",")]
     started = time.perf_counter()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes share the cores: wall times grow, "
+          "CPU times less so)\n")
     print("| backend | size | prepare ms | 1 t ms | per t ms (x4) | peak MB | reps |")
     print("|---|---|---:|---:|---:|---:|---:|")
     described = {}
@@ -209,17 +219,20 @@ def main() -> int:
                 print(f"| {name} | {rows}p | error: {row['error']} | | | | |", flush=True)
                 continue
             described[name] = row["describe"]
-            print(f"| {name} | {row['width']}x{row['height']} | {row['prepare_ms']:.0f} | {row['single_ms']:.0f} "
-                  f"| {row['per_t_ms']:.0f} | {row['peak_mb']:.0f} | {row['reps']} |", flush=True)
-    print()
+            cells = " | ".join(f"{row[f'{label}_ms']:.0f} ({row[f'{label}_cpu_ms']:.0f})"
+                               for label in ("prepare", "single", "per_t"))
+            print(f"| {name} | {row['width']}x{row['height']} | {cells} | {row['peak_mb']:.0f} | {row['reps']} |",
+                  flush=True)
+    print("\nTimes are wall-clock ms, best of the reps; in brackets the process CPU time divided by the torch "
+          "thread count (what wall time would be on otherwise idle cores).\n")
     for name, text in described.items():
         print(f"- {name}: {text}")
     if args.stages:
         stages = run_worker(["--stage-worker", "--device", args.device])
-        print("\n| gmfss_union stage at 960x576 | ms |\n|---|---:|")
-        for label, value in stages.items():
-            print(f"| {label} | {value:.0f} |")
-    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+        print("\n| gmfss_union stage at 960x576 | ms | cpu ms / threads |\n|---|---:|---:|")
+        for label, (wall, cpu) in stages.items():
+            print(f"| {label} | {wall:.0f} | {cpu:.0f} |")
+    print(f"\n(total {time.perf_counter() - started:.0f} s, load average at end {os.getloadavg()[0]:.2f})")
     return 0
 
 
