@@ -36,6 +36,7 @@ at a time).
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -51,17 +52,28 @@ from .schedule import SCHEDULES, Node, NodeProducer, PairPreparer, SourceFrame
 
 @dataclass
 class RegionChangeMeter:
-    """Which regions of the picture changed between two frames.
+    """How much each region of the picture changed between two frames, and which changes are drawings.
 
     Pictures are reduced to at most ``analysis_height`` rows (area averaging also
-    averages away compression noise), cut into ``block`` x ``block`` regions, and a
-    region changed when its mean absolute difference exceeds ``threshold`` (0-255
-    scale). Numbers and sequences of numbers are their own regions.
+    averages away compression noise) and cut into ``block`` x ``block`` regions; a
+    region's change is its mean absolute difference (0-255 scale). Numbers and
+    sequences of numbers are their own regions.
+
+    A change counts as a new drawing when it is above ``ratio`` times the region's
+    largest change in the frames around it, and above ``floor`` -- or only above
+    ``steady_floor`` in a region that changes that much in every frame around. That
+    is what tells a slow pan over a smooth background (small changes, every frame)
+    from compression noise on a held character next to it (small changes between
+    large ones, or next to nothing), which no single threshold separates.
     """
 
     analysis_height: int = 144
     block: int = 8
-    threshold: float = 2.0
+    floor: float = 2.0
+    steady_floor: float = 0.7
+    ratio: float = 0.35
+    #: a region whose largest change near a node is smaller does not constrain the node
+    informative: float = 4.0
     number_tolerance: float = 1e-9
 
     def thumbnail(self, frame: Any) -> np.ndarray:
@@ -75,19 +87,27 @@ class RegionChangeMeter:
             image = cv2.resize(image, (small_width, self.analysis_height), interpolation=cv2.INTER_AREA)
         return image.astype(np.float32)
 
-    def changed(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """Boolean per region (flattened): did it change from ``previous`` to ``current``?"""
+    def difference(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """Change per region (flattened) from ``previous`` to ``current``."""
         if previous.ndim == 1:
-            return np.abs(current - previous) > self.number_tolerance
+            return np.abs(current - previous)
         difference = np.abs(current - previous).mean(axis=2)
         height, width = difference.shape
-        rows, cols = max(1, height // self.block), max(1, width // self.block)
-        cropped = difference[: rows * self.block, : cols * self.block] if height >= self.block else difference
-        if height >= self.block and width >= self.block:
-            means = cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3))
-        else:
-            means = np.array([[difference.mean()]])
-        return (means > self.threshold).ravel()
+        if height < self.block or width < self.block:
+            return np.array([difference.mean()])
+        rows, cols = height // self.block, width // self.block
+        cropped = difference[: rows * self.block, : cols * self.block]
+        return cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3)).ravel()
+
+    def drawings(self, change: np.ndarray, neighbourhood: np.ndarray, numbers: bool) -> np.ndarray:
+        """Which regions got a new drawing, given their changes in the frames around (rows)."""
+        if numbers:
+            return change > np.maximum(self.number_tolerance, self.ratio * neighbourhood.max(axis=0))
+        # Small changes count only in a region that changes in every frame around (a slow pan),
+        # never in one that is mostly still (noise next to a moving or held character).
+        steady = neighbourhood.min(axis=0) > self.steady_floor
+        large_enough = (change > self.floor) | (steady & (change > self.steady_floor))
+        return large_enough & (change > self.ratio * neighbourhood.max(axis=0))
 
 
 def _analysis_image(frame: Any) -> np.ndarray | None:
@@ -127,10 +147,15 @@ class CadenceNodes(NodeProducer[Any]):
     """
 
     lookahead = 6
+    #: transitions before and after a change that its drawing test compares it with
+    context_before = 4
+    context_after = 2
     max_hold = 6
     restart = 2
     max_mix = 4
-    sizeable_share = 0.03
+    sizeable_share = 0.01
+    #: regions of a group count only in patches of at least this many neighbours
+    min_patch = 3
 
     def __init__(self, interpolator: PairPreparer[Any], meter: RegionChangeMeter | None = None) -> None:
         super().__init__(interpolator)
@@ -144,8 +169,12 @@ class CadenceNodes(NodeProducer[Any]):
 
     def _reset(self) -> None:
         self._frames: dict[int, SourceFrame[Any]] = {}
-        #: per shot frame index k >= 1: regions that changed from k - 1 to k
+        #: per shot frame index k >= 1: how much each region changed from k - 1 to k
+        self._differences: dict[int, np.ndarray] = {}
+        #: per shot frame index k >= 1: regions with a new drawing at k
         self._events: dict[int, np.ndarray] = {}
+        self._numbers = False
+        self._grid: tuple[int, int] | None = None
         self._previous_thumbnail: np.ndarray | None = None
         self._count = 0
         self._next_decision = 0
@@ -158,16 +187,29 @@ class CadenceNodes(NodeProducer[Any]):
         self._count += 1
         self._frames[index] = frame
         thumbnail = self.meter.thumbnail(frame.image)
+        self._numbers = thumbnail.ndim == 1
+        if not self._numbers:
+            block = self.meter.block
+            self._grid = (max(1, thumbnail.shape[0] // block), max(1, thumbnail.shape[1] // block))
         if self._previous_thumbnail is not None:
-            self._events[index] = self.meter.changed(self._previous_thumbnail, thumbnail)
-            self._min_support = max(1, self._events[index].size // 256)
+            self._differences[index] = self.meter.difference(self._previous_thumbnail, thumbnail)
+            self._min_support = max(1, self._differences[index].size // 256)
         self._previous_thumbnail = thumbnail
-        return self._decide_until(index - self.lookahead)
+        self._classify_until(index - self.context_after)
+        return self._decide_until(index - self.lookahead - self.context_after)
 
     def end_shot(self) -> list[Node[Any]]:
+        self._classify_until(self._count - 1)
         nodes = self._decide_until(self._count - 1)
         self._reset()
         return nodes
+
+    def _classify_until(self, last: int) -> None:
+        """Turn changes into drawings up to frame ``last``, each judged among its neighbours."""
+        for index in range(max(1, max(self._events, default=0) + 1), last + 1):
+            window = [self._differences[k] for k in range(index - self.context_before, index + self.context_after + 1)
+                      if k in self._differences]
+            self._events[index] = self.meter.drawings(self._differences[index], np.stack(window), self._numbers)
 
     def _decide_until(self, last: int) -> list[Node[Any]]:
         nodes: list[Node[Any]] = []
@@ -185,6 +227,8 @@ class CadenceNodes(NodeProducer[Any]):
             del self._frames[old]
         for old in [k for k in self._events if k < index]:
             del self._events[old]
+        for old in [k for k in self._differences if k < index]:
+            del self._differences[old]
 
     # -- where the drawings are --------------------------------------------------------------
 
@@ -243,6 +287,11 @@ class CadenceNodes(NodeProducer[Any]):
         following = self._next_drawing(index, last)
         targets = self._targets(index, previous, following)
         moving = (drawn != drawn[:, :1]).any(axis=1) | (targets != drawn[:, 0])
+        if not self._numbers:
+            # Weak changes (smooth shading panning slowly) neither tell a rhythm reliably nor
+            # show a timing error visibly: such regions impose nothing.
+            strongest = np.max([self._differences[k] for k in range(first + 1, last + 1)], axis=0)
+            moving &= strongest >= self.meter.informative
         if not moving.any():
             return Weights(((index, 1.0),))
         # A layer is known near the node by its drawings just before and just after it; regions
@@ -252,47 +301,49 @@ class CadenceNodes(NodeProducer[Any]):
         for region in np.flatnonzero(moving):
             key = (int(previous[region]) - index, int(following[region]) - index if following[region] > 0 else 0)
             groups.setdefault(key, []).append(int(region))
-        major = self._rank_groups(index, groups, previous, following)
-        if not major:
+        groups = {key: kept for key, regions in groups.items() if (kept := self._coherent(regions))}
+        # Only sizeable groups count: small ones are mostly artefacts (a flat area that hides
+        # some drawings, an occluded edge, compression noise near the threshold).
+        enough = max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
+        major = self._rank_groups(index, groups, enough)
+        if not any(primary for _, _, primary in major):
             return Weights(((index, 1.0),))
-        # Mix only frames between the earliest and the latest drawing that matter.
-        low = max(first, min(index + key[0] for key, _ in major))
-        high = min(last, max(index + max(key[1], 0) for key, _ in major))
+        low = max(first, min(index + key[0] for key, _, _ in major))
+        high = min(last, max(index + max(key[1], 0) for key, _, _ in major))
         columns = [candidates.index(k) for k in range(low, high + 1)]
         rows = []
-        # Only a sizeable layer may make a node one interpolation deeper (small groups are
-        # often artefacts: a flat area that hides some drawings, an occluded edge).
-        enough = max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
-        sizeable = tuple(len(regions) >= enough for _, regions in major)
-        for _, regions in major:
-            # The group's most common history stands for it (a few regions also see another layer).
-            histories = [tuple(int(drawn[region, c]) - index for c in columns) for region in regions]
-            common = max(set(histories), key=histories.count)
-            target = float(targets[regions[histories.index(common)]]) - index
-            rows.append((*map(float, common), target))
-        rows = tuple(rows)
+        for _, regions, _ in major:
+            history = self._consensus(drawn[regions][:, columns], np.array(range(low, high + 1)))
+            target = float(np.median(targets[regions])) - index
+            rows.append((*(float(v - index) for v in history), target))
+        keys = tuple(key for key, _, _ in major)
+        primary = tuple(flag for _, _, flag in major)
+        importance = tuple(float(len(regions)) for _, regions, _ in major)
         # Periodic content repeats the same problem: solve it once, relative to the node.
-        cache_key = (low - index, high - index, rows, sizeable)
+        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance)
         relative = self._solutions.get(cache_key)
         if relative is None:
-            solved = self._solve(index, list(range(low, high + 1)), list(rows), sizeable)
+            solved = self._solve(index, low, high, rows, keys, primary, importance)
             relative = Weights(tuple((k - index, w) for k, w in solved.parts))
             if len(self._solutions) > 4096:
                 self._solutions.clear()
             self._solutions[cache_key] = relative
         return Weights(tuple((k + index, w) for k, w in relative.parts))
 
-    def _rank_groups(self, index: int, groups: dict[tuple[int, int], list[int]], previous: np.ndarray,
-                     following: np.ndarray) -> list[tuple[tuple[int, int], list[int]]]:
-        """Groups to satisfy, most trustworthy first; small groups (noise) left out.
+    def _rank_groups(self, index: int, groups: dict[tuple[int, int], list[int]], enough: float
+                     ) -> list[tuple[tuple[int, int], list[int], bool]]:
+        """Groups to satisfy, most trustworthy first, each with "primary"; small groups left out.
 
-        Order: moving layers by support; then held ones (no drawing within the lookahead:
-        a layer that stopped, or a flat area of a moving one that shows no change); then
-        groups that look like the union of two layers (a region where two characters meet
-        changes on both rhythms: it is no layer of its own); then layers restarting after
-        a long hold (a guess about their timing).
+        Primary groups are layers seen moving: a drawing before the node and one after it,
+        both within ``max_hold``. The mix is built to satisfy them. The others are only
+        checked (kept if the mix already satisfies them), because each has a likelier
+        explanation than a layer of its own: *held* (no drawing ahead: a flat area of a
+        moving layer shows no change), a *union* (where two characters meet a region
+        changes on both rhythms), a *restart* after a long hold (a region an edge has just
+        entered), a *shot start* as the previous drawing (nothing is known before it). When
+        no layer is seen moving, the shot-start groups become primary.
         """
-        large = {key: regions for key, regions in groups.items() if len(regions) >= self._min_support}
+        large = {key: regions for key, regions in groups.items() if len(regions) >= enough}
         moving_keys = [key for key in large if key[1] > 0]
 
         def union_like(key: tuple[int, int]) -> bool:
@@ -301,15 +352,55 @@ class CadenceNodes(NodeProducer[Any]):
             others = [k for k in moving_keys if k != key and len(large[k]) >= support]
             return any(key == (max(a[0], b[0]), min(a[1], b[1])) for a, b in itertools.combinations(others, 2))
 
-        def restarting(key: tuple[int, int]) -> bool:
-            return key[1] > 0 and key[1] - key[0] > self.max_hold
+        def kind(key: tuple[int, int]) -> int:
+            if key[1] > 0 and key[1] - key[0] > self.max_hold:
+                return 4  # restarting
+            if union_like(key):
+                return 3
+            if key[1] == 0:
+                return 2  # held
+            if index + key[0] == 0:
+                return 1  # previous "drawing" is the shot start
+            return 0
 
-        def rank(item: tuple[tuple[int, int], list[int]]) -> tuple[int, int]:
-            key, regions = item
-            held = key[1] == 0  # no drawing ahead: held, or a flat area that hides motion
-            return (3 if restarting(key) else 2 if union_like(key) else 1 if held else 0, -len(regions))
+        ranked = sorted(((kind(key), -len(regions), key, regions) for key, regions in large.items()),
+                        key=lambda item: item[:2])[:5]
+        primary_kind = 0 if any(item[0] == 0 for item in ranked) else 1
+        return [(key, regions, group_kind == primary_kind) for group_kind, _, key, regions in ranked]
 
-        return sorted(large.items(), key=rank)[:5]
+    def _coherent(self, regions: list[int]) -> list[int]:
+        """The regions of a group that lie in a patch of at least ``min_patch`` neighbours.
+
+        A layer covers neighbouring regions (a character's outline is a ring of them);
+        regions that only happen to agree -- a flat stretch of background missing a
+        drawing here and there, noise -- are scattered.
+        """
+        if self._grid is None or self.min_patch <= 1:
+            return regions
+        rows, cols = self._grid
+        mask = np.zeros(rows * cols, np.uint8)
+        mask[regions] = 1
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.reshape(rows, cols), connectivity=8)
+        large = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= self.min_patch)
+        keep = np.isin(labels.ravel(), large[large > 0])
+        return [region for region in regions if keep[region]]
+
+    def _consensus(self, histories: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """The drawing a group's layer shows in each frame: per frame, the most common answer.
+
+        Regions disagree in frames away from the node: one an edge has just entered knows
+        nothing of the layer's earlier drawings (its answer is far older than ``max_hold``),
+        a flat area misses some drawings, a region two layers share has extra ones. Answers
+        older than ``max_hold`` are ignored while recent ones exist; ties go to the later
+        drawing.
+        """
+        result = np.empty(histories.shape[1], dtype=np.int64)
+        for column, frame in enumerate(frames):
+            answers = histories[:, column]
+            recent = answers[answers >= frame - self.max_hold]
+            values, counts = np.unique(recent if recent.size else answers, return_counts=True)
+            result[column] = values[np.flatnonzero(counts == counts.max())[-1]]
+        return result
 
     def _next_drawing(self, index: int, last: int) -> np.ndarray:
         """Per region: the first frame after ``index`` (up to ``last``) with a drawing, else -1."""
@@ -334,22 +425,49 @@ class CadenceNodes(NodeProducer[Any]):
         target[restarting] = previous[restarting] + ramp[restarting] * gap[restarting]
         return target
 
-    def _solve(self, index: int, candidates: list[int], groups: list[tuple], sizeable: Sequence[bool]) -> Weights:
-        """Greedy: satisfy the most trusted groups first; keep a group only if it still solves.
+    def _solve(self, index: int, low: int, high: int, rows: list[tuple], keys: Sequence[tuple[int, int]],
+               primary: Sequence[bool], importance: Sequence[float]) -> Weights:
+        """Greedy: satisfy the primary groups in order, keeping each only if the mix still solves.
 
-        A group that is not ``sizeable`` is kept only if it needs no more frames in the mix.
+        A mix may only use frames between the earliest previous drawing and the latest next
+        drawing of the groups it satisfies. Non-primary groups never change the mix. When
+        a primary group that looks like a real layer cannot be satisfied with the others,
+        the least-squares compromise over them (weighted by ``importance``) is taken.
         """
+        def window(chosen: Sequence[int], reach: int | None = None) -> tuple[list[int], list[tuple]]:
+            start = max(low, min(index + keys[g][0] for g in chosen))
+            stop = min(high, max(index + max(keys[g][1], 0) for g in chosen))
+            if reach is not None:
+                start, stop = max(start, index - reach), min(stop, index + reach)
+            columns = list(range(start - low, stop - low + 1))
+            return list(range(start, stop + 1)), [(*(rows[g][c] for c in columns), rows[g][-1]) for g in chosen]
+
         best = Weights(((index, 1.0),))
-        accepted: list[tuple] = []
-        for group, large in zip(groups, sizeable, strict=True):
-            trial = [*accepted, group]
-            limit = self.max_mix if large else best.frames
-            solution = _mix(index, candidates, trial, limit)
+        accepted: list[int] = []
+        wanted = [g for g in range(len(rows)) if primary[g]]
+        # The two largest groups, and any not much smaller than the second, are layers that may
+        # ask for a deep mix; a layer with some drawings unseen (in a flat area, where an edge
+        # moved on) leaves smaller groups behind, which may only ask for an in-between.
+        sizes = sorted((importance[g] for g in wanted), reverse=True)
+        second = sizes[1] if len(sizes) > 1 else sizes[0] if sizes else 0.0
+
+        def substantial(g: int) -> bool:
+            return importance[g] >= 0.5 * second
+
+        for position in wanted:
+            trial = [*accepted, position]
+            # Any layer may ask for an in-between of two near frames; only a substantial one for more.
+            if substantial(position):
+                solution = _mix(index, *window(trial), self.max_mix)
+            else:
+                solution = _mix(index, *window(trial, reach=2), max(2, best.frames))
             if solution is not None:
                 accepted, best = trial, solution
-        if not accepted:
-            # Nothing solvable exactly (inconsistent detections): the closest frame.
-            return Weights(((index, 1.0),))
+        missed = [g for g in wanted if g not in accepted and substantial(g)]
+        if missed:
+            candidates, restricted = window([*accepted, *missed])
+            best = _compromise(index, candidates, restricted, [importance[g] for g in [*accepted, *missed]],
+                               self.max_mix)
         return best
 
     # -- pictures ---------------------------------------------------------------------------
@@ -418,6 +536,43 @@ def _mix(index: int, candidates: list[int], groups: Sequence[tuple], max_frames:
             # A larger mix costs at least 0.5 more per frame: cannot win.
             break
     return None if best is None else best[1]
+
+
+def _compromise(index: int, candidates: list[int], groups: Sequence[tuple], importance: Sequence[float],
+                max_frames: int, tolerance: float = 1e-6) -> Weights:
+    """The non-negative mix closest to every group's target when no mix reaches them all.
+
+    With three or more rhythms at once a mix of pictures cannot always put every layer
+    on its pose (weights would have to be negative); least squares, each group weighted
+    by ``importance``, spreads the error over the layers instead of dropping one.
+    """
+    matrix = np.array([group[:-1] for group in groups], dtype=np.float64)
+    target = np.array([group[-1] for group in groups], dtype=np.float64)
+    scale = np.sqrt(np.asarray(importance, dtype=np.float64))[:, None]
+    offsets = np.array([c - index for c in candidates], dtype=np.float64)
+    best: tuple[float, Weights] = (math.inf, Weights(((index, 1.0),)))
+    for size in range(1, min(max_frames, len(candidates)) + 1):
+        for subset in itertools.combinations(range(len(candidates)), size):
+            columns = list(subset)
+            weighted = scale * matrix[:, columns]
+            # Least squares under sum(w) = 1, through its KKT system.
+            kkt = np.zeros((size + 1, size + 1))
+            kkt[:size, :size] = 2 * weighted.T @ weighted
+            kkt[:size, size] = kkt[size, :size] = 1.0
+            rhs = np.concatenate((2 * weighted.T @ (scale[:, 0] * target), [1.0]))
+            solution, *_ = np.linalg.lstsq(kkt, rhs, rcond=None)
+            weights = solution[:size]
+            if np.any(weights < -tolerance) or abs(weights.sum() - 1) > 1e-6:
+                continue
+            weights = np.clip(weights, 0.0, None)
+            weights /= weights.sum()
+            residual = float(np.sum((scale[:, 0] * (matrix[:, columns] @ weights - target)) ** 2))
+            score = residual + 1e-3 * (float(np.dot(weights, np.abs(offsets[columns]))) + 0.5 * (size - 1))
+            if score < best[0] - 1e-12:
+                keep = weights > tolerance
+                parts = tuple((candidates[columns[i]], float(weights[i])) for i in np.flatnonzero(keep))
+                best = (score, Weights(parts))
+    return best[1]
 
 
 SCHEDULES.setdefault("cadence", CadenceNodes)
