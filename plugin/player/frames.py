@@ -302,7 +302,8 @@ class FrameProducer:
         self._stopped = False
         self._cancelled = False
         self._error: BaseException | None = None
-        self._restart_cost = 0.0
+        self._restart_cost = 0.0  # seconds from a toggle to its first frame (recent average)
+        self._timed_switch = False
         self._waiting_after_restart = True
         self._thread = threading.Thread(target=self._run, name="stsr-producer", daemon=True)
 
@@ -341,6 +342,7 @@ class FrameProducer:
         with self._cond:
             index = self._cursor + 1 + self.restart_margin() if immediately else self._next
             self._request(index, level)
+            self._timed_switch = immediately
             return index
 
     def switch_to(self, index: int, level: Level) -> None:
@@ -349,6 +351,9 @@ class FrameProducer:
             self._request(index, level)
 
     def _request(self, index: int, level: Level) -> None:
+        # Frames from ``index`` on are made again: never serve the old ones meanwhile.
+        for stale in [i for i in self._frames if i >= index]:
+            del self._frames[stale]
         self._level = level
         self._restart_to = (index, level)
         self._generation += 1
@@ -423,6 +428,7 @@ class FrameProducer:
                     assert self._restart_to is not None
                     (index, level), self._restart_to = self._restart_to, None
                     generation = self._generation
+                    timed, self._timed_switch = self._timed_switch, False
                     # Drop frames that the new run will make again.
                     for stale in [i for i in self._frames if i >= index or i < self._cursor - 2]:
                         del self._frames[stale]
@@ -430,14 +436,14 @@ class FrameProducer:
                     self._end = None
                     self.stats.restarts += 1
                     self._waiting_after_restart = self._cursor + 1 != index
-                self._produce(index, level, generation)
+                self._produce(index, level, generation, timed)
         except BaseException as error:  # reported to the player; mpv's read gets None
             log.exception("frame production failed")
             with self._cond:
                 self._error = error
                 self._cond.notify_all()
 
-    def _produce(self, index: int, level: Level, generation: int) -> None:
+    def _produce(self, index: int, level: Level, generation: int, timed: bool = False) -> None:
         if index >= self.timeline.count:
             with self._cond:
                 self._end = index
@@ -445,7 +451,7 @@ class FrameProducer:
         interpolator = self.interpolator_for(level)
         schedule = self.schedule if level.smooth else "naive"
         started = time.perf_counter()
-        first = True
+        first = timed
         source = self.sources.frames_from(self.timeline.time_of(index), pairs=schedule == "pairs")
         outputs = resample_frames(source, interpolator, self.timeline.rate, schedule, first_index=index,
                                   start=self.timeline.origin)

@@ -18,6 +18,7 @@ while with headroom it steps back up.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -30,13 +31,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from core.device import resolve_device
 from core.engine import DEFAULT_RATE, silence_library_logs
 from core.errors import InputError, StsrError
 from core.interpolators import Interpolator, create_backend
 from core.interpolators.registry import default_backend_name
 from core.schedule import SCHEDULES
-from core.video import processing_size, probe
+from core.video import probe, processing_size
 from core.y4m import Y4MHeader
 
 from .frames import SOURCE, FrameProducer, HoldInterpolator, Level, ScaledInterpolator, SourceFrames, Timeline
@@ -116,10 +119,7 @@ class PlayResult:
 
 def default_height(device: str, backend: str, source_height: int) -> int:
     """Processing height from the device: 540 on a CPU, 720 (gmfss_union) or 1080 on CUDA; never above the source."""
-    if device.startswith("cuda"):
-        height = 720 if backend == "gmfss_union" else 1080
-    else:
-        height = 540
+    height = (720 if backend == "gmfss_union" else 1080) if device.startswith("cuda") else 540
     return min(height, source_height)
 
 
@@ -144,6 +144,16 @@ def _import_mpv() -> Any:
     return mpv
 
 
+def _describe_option_error(error: BaseException) -> str:
+    """python-mpv's option errors carry (message, code, (handle, name, value))."""
+    args = getattr(error, "args", ())
+    if len(args) >= 3 and isinstance(args[2], tuple) and len(args[2]) >= 3:
+        name, value = (item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+                       for item in args[2][1:3])
+        return f"mpv option {name}={value}: {args[0]}"
+    return f"mpv rejected an option ({error})"
+
+
 class Player:
     """One playback session: engine + buffer + mpv window; :meth:`run` blocks until mpv quits."""
 
@@ -156,8 +166,6 @@ class Player:
             raise InputError(f"unknown mode {options.schedule!r} (choose from {', '.join(SCHEDULES)})")
         self.mpv_options = dict(options.mpv_options)
         self.encoding = bool(self.mpv_options.get("o"))
-        self._check_display()
-        self._mpv_module = _import_mpv()
         info = probe(self.source)
         self.info = info
         try:
@@ -169,20 +177,31 @@ class Player:
         height = options.height or default_height(self.device.type, backend, info.height)
         if height < 16:
             raise InputError(f"--height {height}: too small")
+        if self.device.type == "cpu" and backend == "flow":
+            # The flow path's heavy work is OpenCV; torch only converts frames. Its OpenMP workers, spinning
+            # between those small ops, starve the decoder and mpv on a 2-core machine (measured: 20 ms for a
+            # 160x90 conversion with 2 threads, 0.5 ms with 1).
+            torch.set_num_threads(1)
         self.width, self.height = processing_size(info.width, info.height, min(height, info.height))
         self.rate = options.fps or DEFAULT_RATE
         self._interpolators: dict[Level, Interpolator] = {}
         self._backends: dict[str, Interpolator] = {}
         self.levels = self._build_levels()
+        self._check_display()
+        self._mpv_module = _import_mpv()
         self.sources = SourceFrames(self.source, self.height, options.scene_detect, info.frame_rate,
                                     keep=math.ceil(options.buffer_seconds * float(info.frame_rate)) + 24)
-        first_time = self.sources.first_time_or_none()
-        if first_time is None:
-            raise InputError(f"{self.source}: no video frames")
+        try:
+            first_time = self.sources.first_time_or_none()
+            if first_time is None:
+                raise InputError(f"{self.source}: no video frames")
+            duration = info.duration or (Fraction(info.frame_count) / info.frame_rate if info.frame_count else None)
+            if not duration:
+                raise InputError(f"{self.source}: unknown duration; cannot play it as a stream")
+        except BaseException:
+            self.sources.close()
+            raise
         self.origin = min(Fraction(0), first_time)
-        duration = info.duration or (Fraction(info.frame_count) / info.frame_rate if info.frame_count else None)
-        if not duration:
-            raise InputError(f"{self.source}: unknown duration; cannot play it as a stream")
         end = first_time + duration
         count = max(1, math.ceil((end - self.origin) * self.rate))
         self.timeline = Timeline(self.origin, self.rate, count)
@@ -213,7 +232,8 @@ class Player:
         if self.encoding or vo in ("null", "image", "tct", "caca", "drm", "libmpv"):
             return
         if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise PlayerError("no display (DISPLAY/WAYLAND_DISPLAY unset); for headless use --mpv vo=null --mpv ao=null")
+            raise PlayerError("no display (DISPLAY/WAYLAND_DISPLAY unset); "
+                              "for headless use --mpv vo=null --mpv ao=null")
 
     def _backend(self, name: str) -> Interpolator:
         if name not in self._backends:
@@ -226,7 +246,7 @@ class Player:
     def _build_levels(self) -> list[Level]:
         """The step-down ladder: lower heights, then faster backends, then the source frames."""
         self._backend(self.backend)  # fails here (one line) if the chosen backend cannot run
-        heights = [self.height] + [h for h in STEP_HEIGHTS if h < self.height][:2]
+        heights = [self.height, *[h for h in STEP_HEIGHTS if h < self.height][:2]]
         levels = [Level(self.backend, h) for h in heights]
         if self.backend in SPEED_ORDER:
             for faster in SPEED_ORDER[SPEED_ORDER.index(self.backend) + 1:]:
@@ -271,6 +291,7 @@ class Player:
             "demuxer-readahead-secs": "0",
             "stream-buffer-size": "4KiB",
             "video-latency-hacks": "yes",
+            "demuxer-thread": "no",
             "hr-seek": "yes",
             # Audio and subtitles come from the source with their own timestamps.
             "rebase-start-time": "no",
@@ -288,10 +309,14 @@ class Player:
     def _create_mpv(self) -> Any:
         mpv = self._mpv_module
         settings = self._mpv_settings()
+        problem = None
         try:
             player = mpv.MPV(**{key.replace("-", "_"): value for key, value in settings.items()})
         except (AttributeError, ValueError, TypeError, SystemError) as error:
-            raise PlayerError(f"mpv rejected an option ({error}); check the --mpv values") from None
+            problem = _describe_option_error(error)
+        if problem is not None:
+            gc.collect()  # destroys the half-made mpv handle now, not at interpreter exit
+            raise PlayerError(problem)
         try:
             if self.info.audio_streams:
                 player.command("change-list", "audio-files", "append", str(self.source))
@@ -309,9 +334,13 @@ class Player:
         mpv = self._mpv_module
         start_index = self.timeline.index_at(Fraction(self.options.start).limit_denominator(1000000)) \
             if self.options.start else 0
+        try:
+            self.mpv = player = self._create_mpv()
+        except BaseException:
+            self.close()
+            raise
         self.producer.switch_to(start_index, self._current_level())
         self.producer.start()
-        self.mpv = player = self._create_mpv()
         monitor = threading.Thread(target=self._monitor, name="stsr-monitor", daemon=True)
         try:
             register_fast_stream_protocol(player, PROTOCOL,
@@ -379,6 +408,11 @@ class Player:
             busy_ms_per_frame=stats.busy_ms_per_frame, produced_at_level=dict(stats.produced_at_level or {}),
         )
 
+    def close(self) -> None:
+        """Release the decoder without playing (a Player that is never run)."""
+        self.producer.stop()
+        self.sources.close()
+
     def quit(self) -> None:
         self._stop.set()
         if self.mpv is not None:
@@ -415,6 +449,7 @@ class Player:
         self.smoothing = not self.smoothing
         presented = self._presented_index()
         first = self.producer.switch(self._current_level(), immediately=True)
+        log.debug("toggle: presented %d, read %d, first new frame %d", presented, self.producer.cursor, first)
         self.toggles.append((presented, first, self.smoothing))
         state = f"on ({self._current_level().label()})" if self.smoothing else "off (source frames)"
         self._show(f"stsr smoothing: {state}")

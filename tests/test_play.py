@@ -1,0 +1,393 @@
+"""``stsr play`` against real libmpv, headless.
+
+mpv's encoding mode (``o=out.mkv``, lossless ``ffv1``) records exactly the frames mpv
+presents, so the tests compare them byte for byte with what the engine makes
+offline for the same output indices.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import itertools
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from core.engine import resample_frames, tag_cuts, tensor_to_frame
+from core.interpolators.base import Interpolator, PreparedPair
+from core.interpolators.registry import register
+from core.synthetic import Background, Character, Scene
+from core.video import decode, write_video
+from plugin.cli import main as stsr_main
+from plugin.player.frames import SOURCE, HoldInterpolator, Level, rgb_to_i420
+from plugin.player.player import Player, PlayOptions
+
+pytestmark = pytest.mark.mpv
+
+if ctypes.util.find_library("mpv") is None:  # pragma: no cover - CI installs libmpv2
+    pytest.skip("libmpv is not installed (sudo apt-get install libmpv2)", allow_module_level=True)
+
+RATE = Fraction(60000, 1001)
+HEADLESS = [("vo", "null"), ("ao", "null")]
+REPO = Path(__file__).resolve().parents[1]
+
+
+# -- clips ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s of a panning background and a character drawn on ones: every output frame differs."""
+    scene = Scene(width=160, height=90, frames=72, background=Background(velocity=(1.5, 0.0)),
+                  characters=[Character(start=(30, 45), velocity=(1.2, 0.2), radius=(14, 20), holds=(1,))])
+    path = tmp_path_factory.mktemp("play") / "clip.mkv"
+    write_video(path, scene.source_frames(), scene.rate, codec="ffv1")
+    return path
+
+
+FLASHES = (12, 31, 50)  # source frames where a 4-frame white flash (and a beep) starts
+SAMPLE_RATE = 48000
+
+
+@pytest.fixture(scope="module")
+def flash_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Dark frames with white flashes; the audio has a 1 kHz beep exactly at each flash."""
+    rate = Fraction(24000, 1001)
+    frames = 72
+    path = tmp_path_factory.mktemp("flash") / "flash.mkv"
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("ffv1", rate=rate)
+        video.width, video.height, video.pix_fmt = 160, 90, "yuv420p"
+        video.time_base = video.codec_context.time_base = 1 / rate
+        audio = container.add_stream("pcm_s16le", rate=SAMPLE_RATE)
+        audio.layout = "mono"
+        audio.time_base = audio.codec_context.time_base = Fraction(1, SAMPLE_RATE)
+        total = math.ceil(frames / rate * SAMPLE_RATE)
+        samples = np.zeros(total, np.float32)
+        for start in FLASHES:
+            first = round(start / rate * SAMPLE_RATE)
+            beep = np.arange(round(0.06 * SAMPLE_RATE))
+            samples[first:first + len(beep)] = 0.8 * np.sin(2 * np.pi * 1000 * beep / SAMPLE_RATE)
+        pcm = (samples * 32767).astype(np.int16)
+        audio_position = 0
+        for index in range(frames):
+            white = any(start <= index < start + 4 for start in FLASHES)
+            rgb = np.full((90, 160, 3), 235 if white else 20, np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            frame.time_base = video.codec_context.time_base
+            for packet in video.encode(frame):
+                container.mux(packet)
+            until = min(total, round((index + 1) / rate * SAMPLE_RATE))
+            if until > audio_position:
+                chunk = av.AudioFrame.from_ndarray(pcm[None, audio_position:until], format="s16", layout="mono")
+                chunk.sample_rate = SAMPLE_RATE
+                chunk.pts = audio_position
+                chunk.time_base = audio.codec_context.time_base
+                for packet in audio.encode(chunk):
+                    container.mux(packet)
+                audio_position = until
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                container.mux(packet)
+    return path
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def record(source: Path, output: Path, hook=None, **options) -> tuple:
+    """Play ``source`` through mpv's encoding mode into lossless ``output``; return (player, result)."""
+    mpv_options = [*HEADLESS, ("o", str(output)), ("ovc", "ffv1"), ("oac", "pcm_s16le"),
+                   *options.pop("mpv_options", [])]
+    player = Player(source, PlayOptions(backend="flow", device="cpu", mpv_options=mpv_options, **options),
+                    on_mpv=hook)
+    result = player.run()
+    return player, result
+
+
+def recorded_video(path: Path) -> list[tuple[Fraction, np.ndarray]]:
+    """(presentation time, I420 planes) of every frame mpv encoded."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(Fraction(frame.pts) * stream.time_base, frame.to_ndarray(format="yuv420p").reshape(-1))
+                for frame in container.decode(stream)]
+
+
+def reference(player: Player, level: Level) -> list[np.ndarray]:
+    """The frames the engine makes offline at ``level`` for output indices 0..count-1."""
+    interpolator: Interpolator = player._interpolator_for(level)
+    schedule = player.options.schedule if level.smooth else "naive"
+    frames = tag_cuts(decode(player.source, player.height), player.options.scene_detect)
+    with torch.inference_mode():
+        outputs = [rgb_to_i420(tensor_to_frame(output.image))
+                   for output in resample_frames(frames, interpolator, player.rate, schedule,
+                                                 start=player.timeline.origin)]
+    return outputs[:player.timeline.count]
+
+
+def matches(frame: np.ndarray, expected: np.ndarray) -> bool:
+    return bool(np.array_equal(frame, expected))
+
+
+def when_position_passes(seconds: float, action) -> callable:
+    """A hook that runs ``action(mpv)`` once, in its own thread, after playback passes ``seconds``."""
+    def hook(mpv) -> None:
+        fired = threading.Event()
+
+        def observer(_name, value) -> None:
+            if value is not None and value >= seconds and not fired.is_set():
+                fired.set()
+                threading.Thread(target=action, args=(mpv,), daemon=True).start()
+        mpv.observe_property("time-pos", observer)
+    return hook
+
+
+def stsr_threads() -> list[str]:
+    return [t.name for t in threading.enumerate()
+            if t.is_alive() and (t.name.startswith("stsr-") or t.name == "MPVEventHandlerThread")]
+
+
+# -- what mpv presents ---------------------------------------------------------------------------
+
+def test_every_output_frame_arrives_in_order_at_the_declared_rate(clip: Path, tmp_path: Path) -> None:
+    player, result = record(clip, tmp_path / "out.mkv")
+    frames = recorded_video(tmp_path / "out.mkv")
+    expected = reference(player, player.levels[0])
+    assert player.timeline.count == len(expected) == 180  # 3.003 s at 59.94
+    assert len(frames) == len(expected)
+    for index, (shown_at, planes) in enumerate(frames):
+        assert abs(shown_at - Fraction(index) / RATE) <= Fraction(1, 1000), f"frame {index} at {float(shown_at)}"
+        assert matches(planes, expected[index]), f"frame {index} differs from the engine's frame {index}"
+    assert result.frames_produced >= len(expected)
+    # It is smoothed: most frames are not source frames.
+    source = reference(player, Level(SOURCE, player.height))
+    assert sum(not matches(a, b) for a, b in zip(expected, source, strict=True)) > len(expected) // 2
+
+
+def test_start_and_seek_land_on_the_frame_for_their_time(clip: Path, tmp_path: Path) -> None:
+    seek_to = 2.25
+
+    def seek(mpv) -> None:
+        mpv.command("seek", str(seek_to), "absolute", "exact")
+
+    player, _ = record(clip, tmp_path / "out.mkv", start=0.5, hook=when_position_passes(1.0, seek))
+    frames = recorded_video(tmp_path / "out.mkv")
+    expected = reference(player, player.levels[0])
+    # mpv's exact seek shows the first frame that starts at or after the target time.
+    start_index = math.ceil(Fraction(1, 2) * RATE)
+    assert start_index == 30
+    assert matches(frames[0][1], expected[start_index])
+    # Find where the recording jumps: every frame is the engine's frame for its index, and after the
+    # jump the index is the one for ``seek_to``.
+    indices: list[int] = []
+    for _, planes in frames:
+        if indices and indices[-1] + 1 < len(expected) and matches(planes, expected[indices[-1] + 1]):
+            indices.append(indices[-1] + 1)  # (held frames at the end are equal; prefer the next index)
+            continue
+        found = [j for j, reference_planes in enumerate(expected) if matches(planes, reference_planes)]
+        assert found, "mpv showed a frame the engine never makes"
+        indices.append(found[0])
+    jumps = [(a, b) for a, b in itertools.pairwise(indices) if b != a + 1]
+    assert len(jumps) == 1, f"expected one seek, got jumps {jumps}"
+    assert jumps[0][1] == math.ceil(Fraction(seek_to) * RATE) == 135
+    assert indices[-1] == len(expected) - 1
+
+
+def _press(mpv) -> None:
+    mpv.command("keypress", "b")
+
+
+def test_hotkey_switches_what_mpv_shows_between_smoothed_and_source_frames(clip: Path, tmp_path: Path) -> None:
+    def press_twice(mpv) -> None:
+        _press(mpv)
+        when_position_passes(2.0, _press)(mpv)
+
+    player, result = record(clip, tmp_path / "out.mkv", hook=when_position_passes(1.0, press_twice))
+    frames = recorded_video(tmp_path / "out.mkv")
+    smooth = reference(player, player.levels[0])
+    source = reference(player, Level(SOURCE, player.height))
+    assert len(frames) == len(smooth)
+    assert [on for _, _, on in result.toggles] == [False, True]
+    (_, first_off, _), (_, first_on, _) = result.toggles
+    assert 0 < first_off < first_on < len(frames)
+    for index, (_, planes) in enumerate(frames):
+        wanted = source if first_off <= index < first_on else smooth
+        assert matches(planes, wanted[index]), f"frame {index}: wrong mode"
+    # Off really is different: most frames in the off stretch are not the smoothed ones.
+    off = [planes for _, planes in frames[first_off:first_on]]
+    assert sum(not matches(a, b) for a, b in zip(off, smooth[first_off:first_on], strict=True)) > len(off) // 2
+
+
+def test_hotkey_takes_effect_within_two_frames_in_real_time(clip: Path) -> None:
+    def press_then_quit(mpv) -> None:
+        _press(mpv)
+        time.sleep(0.3)
+        _press(mpv)
+        time.sleep(0.3)
+        mpv.command("quit")
+
+    player = Player(clip, PlayOptions(backend="flow", device="cpu", mpv_options=HEADLESS),
+                    on_mpv=when_position_passes(0.5, press_then_quit))
+    result = player.run()
+    assert [on for _, _, on in result.toggles] == [False, True]
+    for presented, first, _ in result.toggles:
+        # ``presented``: the frame mpv showed when the key arrived; ``first``: the first frame in the new mode.
+        assert 0 < first - presented <= 2, f"took effect {first - presented} frames after the key"
+
+
+def test_audio_stays_within_one_output_frame_of_the_video(flash_clip: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.mkv"
+    record(flash_clip, output)
+    frames = recorded_video(output)
+    luma = [float(planes[:160 * 90].mean()) for _, planes in frames]
+    video_onsets = [float(frames[i][0]) for i in range(1, len(luma)) if luma[i] > 128 >= luma[i - 1]]
+    with av.open(str(output)) as container:
+        stream = container.streams.audio[0]
+        chunks, first_time = [], None
+        for frame in container.decode(stream):
+            if first_time is None:
+                first_time = float(frame.pts * stream.time_base)
+            chunks.append(frame.to_ndarray().reshape(frame.samples, -1)[:, 0].astype(np.float32))
+        samples = np.abs(np.concatenate(chunks))
+        rate = stream.rate
+    loud = samples > 0.3 * 32767
+    audio_onsets = [first_time + i / rate for i in range(1, len(loud)) if loud[i] and not loud[max(0, i - 48):i].any()]
+    assert len(video_onsets) == len(FLASHES), video_onsets
+    assert len(audio_onsets) == len(FLASHES), audio_onsets
+    frame = 1 / float(RATE)
+    for video_time, audio_time, source_frame in zip(video_onsets, audio_onsets, FLASHES, strict=True):
+        truth = source_frame * 1001 / 24000
+        assert abs(audio_time - truth) < 0.002
+        # (+1 ms: Matroska stores the source's frame times in whole milliseconds)
+        assert abs(video_time - audio_time) <= frame + 0.001, f"A/V offset {1000 * (video_time - audio_time):.1f} ms"
+
+
+# -- real time, quitting, errors -----------------------------------------------------------------
+
+class _SlowInterpolator(Interpolator):
+    """Takes 60 ms per pair: far too slow for 59.94 fps, so the player must step down."""
+
+    name = "slow_test"
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        time.sleep(0.06)
+        return HoldInterpolator().prepare(frame0, frame1)
+
+
+register("slow_test", "test only: sleeps")(_SlowInterpolator)
+
+
+def test_too_slow_steps_down_and_playback_keeps_time(clip: Path) -> None:
+    player = Player(clip, PlayOptions(backend="slow_test", device="cpu", mpv_options=HEADLESS))
+    positions: list[tuple[float, float]] = []
+
+    def hook(mpv) -> None:
+        def stop_later() -> None:
+            started = time.monotonic()
+            while time.monotonic() - started < 2.6:
+                position = mpv.time_pos
+                if position is not None:
+                    positions.append((time.monotonic() - started, position))
+                time.sleep(0.1)
+            mpv.command("quit")
+        threading.Thread(target=stop_later, daemon=True).start()
+
+    player._on_mpv = hook
+    result = player.run()
+    assert result.changes, "never stepped down"
+    assert result.changes[0].reason.startswith("behind")
+    assert result.changes[-1].new == Level(SOURCE, player.height).label()
+    # Playback advanced with the clock (no stall): over the last second, position moved ~1 s.
+    recent = [p for p in positions if p[0] >= positions[-1][0] - 1.0]
+    assert recent[-1][1] - recent[0][1] >= 0.6 * (recent[-1][0] - recent[0][0])
+
+
+def test_quitting_mid_play_leaves_no_thread_behind(clip: Path) -> None:
+    before = stsr_threads()
+    player = Player(clip, PlayOptions(backend="flow", device="cpu", mpv_options=HEADLESS))
+    player._on_mpv = when_position_passes(0.5, lambda mpv: mpv.command("quit"))
+    started = time.monotonic()
+    result = player.run()
+    assert time.monotonic() - started < 10
+    assert 0 < result.frames_produced < player.timeline.count
+    assert stsr_threads() == before
+
+
+def _wait_for_socket(path: Path, process: subprocess.Popen, timeout: float = 20) -> socket.socket:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if path.exists():
+            client = socket.socket(socket.AF_UNIX)
+            try:
+                client.connect(str(path))
+                return client
+            except OSError:
+                client.close()
+        time.sleep(0.1)
+    raise AssertionError("mpv's IPC socket never appeared")
+
+
+@pytest.mark.parametrize("how", ["quit", "sigterm"])
+def test_the_command_quits_cleanly(clip: Path, tmp_path: Path, how: str) -> None:
+    ipc = tmp_path / "mpv.sock"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plugin.cli", "play", str(clip), "--backend", "flow", "--mpv", "vo=null",
+         "--mpv", "ao=null", "--mpv", f"input-ipc-server={ipc}", "--mpv", "loop-file=inf"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        client = _wait_for_socket(ipc, process)
+        time.sleep(0.5)
+        if how == "quit":
+            client.sendall(json.dumps({"command": ["keypress", "b"]}).encode() + b"\n")
+            client.sendall(json.dumps({"command": ["quit"]}).encode() + b"\n")
+        else:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+        client.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "frames made" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["{missing}"], "no such file"),
+    (["{clip}", "--backend", "nosuch"], "unknown backend"),
+    (["{clip}", "--mpv", "vo=null", "--mpv", "nosuchoption=1"], "nosuchoption"),
+    (["{clip}", "--mpv", "=1"], "expected KEY=VALUE"),
+    (["{clip}", "--start", "-1", "--mpv", "vo=null"], "--start"),
+])
+def test_errors_are_one_line(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                             arguments: list[str], message: str) -> None:
+    values = {"missing": str(tmp_path / "missing.mkv"), "clip": str(clip)}
+    code = stsr_main(["play", *(argument.format(**values) for argument in arguments)])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(error.splitlines()) == 1 and message in error, error
+    assert stsr_threads() == []
+
+
+def test_no_display_is_one_line(clip: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert stsr_main(["play", str(clip)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "no display" in error and len(error.splitlines()) == 1
