@@ -215,7 +215,11 @@ class AttentionLayer(nn.Module):
             shift = (height // splits // 2, width // splits // 2)
             if self.shifted:
                 query, key, value = (torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2)) for x in (query, key, value))
-            bias = shift_bias if self.shifted else None  # (windows, N, N), broadcast over the batch
+            bias = None
+            if self.shifted and shift_bias is not None:
+                # A 4D (expanded, not copied) mask keeps SDPA on its fused kernel; a 3D one falls
+                # back to the unfused math path on CPU (~3x slower).
+                bias = shift_bias.unsqueeze(0).expand(batch, -1, -1, -1)
             windows = [to_windows(x, splits).unflatten(0, (batch, splits * splits)) for x in (query, key, value)]
             message = F.scaled_dot_product_attention(*windows, attn_mask=bias)
             message = from_windows(message.flatten(0, 1), splits, height, width)
