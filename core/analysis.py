@@ -6,7 +6,8 @@ its speed. Two numbers say how uneven it is:
 
 * **stutter index** ``std(step) / mean(step)``: 0 for perfectly even motion, about 1
   for twos played as they are, 0.5 for a hitch every fifth frame;
-* **held fraction**: share of steps under a quarter of the median step.
+* **held fraction**: share of steps under a quarter of the median step (or of the mean,
+  when larger: with half the steps held the median is a held step).
 
 :func:`video_motion` measures the per-frame motion of a whole video with dense
 optical flow (OpenCV DIS on a small copy), which is what ``stsr analyze`` shows
@@ -44,15 +45,19 @@ def stutter_index(steps: Sequence[float] | np.ndarray) -> float:
 
 
 def held_fraction(steps: Sequence[float] | np.ndarray) -> float:
-    """Share of steps smaller than a quarter of the median step (repeated pictures)."""
+    """Share of steps smaller than a quarter of the median step (repeated pictures).
+
+    When half the steps or more are held (twos, threes played as they are) the median
+    is itself a held step; the mean stands in for it when it is larger.
+    """
     values = np.abs(np.asarray(steps, dtype=np.float64))
     values = values[np.isfinite(values)]
     if values.size == 0:
         return float("nan")
-    median = float(np.median(values))
-    if median <= 1e-12:
+    reference = max(float(np.median(values)), float(values.mean()))
+    if reference <= 1e-12:
         return float("nan")
-    return float((values < HELD_SHARE * median).mean())
+    return float((values < HELD_SHARE * reference).mean())
 
 
 @dataclass
@@ -77,7 +82,7 @@ class MotionProfile:
     @property
     def moving(self) -> bool:
         """False for a still picture (nothing to judge)."""
-        return bool(self.motion.size) and float(np.median(self.motion)) > 0.02
+        return bool(self.motion.size) and float(np.mean(self.motion)) > 0.02
 
     @property
     def stutter_index(self) -> float:

@@ -33,6 +33,8 @@ from .video import AtomicOutput, DecodedFrame, VideoWriter, decode, probe
 log = logging.getLogger(__name__)
 
 DEFAULT_RATE = Fraction(60000, 1001)
+#: what ``stsr convert`` resamples with unless told otherwise (see core.schedules_multi; "pairs" is the published one)
+DEFAULT_SCHEDULE = "cadence"
 
 
 def parse_rate(text: str) -> Fraction:
@@ -108,7 +110,7 @@ class ConvertOptions:
     backend: str = "auto"
     backend_options: dict[str, Any] = field(default_factory=dict)
     height: int | None = None
-    schedule: str = "pairs"
+    schedule: str = DEFAULT_SCHEDULE
     scene_detect: bool = True
     device: str = "auto"
     codec: str = "h264"

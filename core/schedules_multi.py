@@ -304,7 +304,7 @@ class CadenceNodes(NodeProducer[Any]):
         groups = {key: kept for key, regions in groups.items() if (kept := self._coherent(regions))}
         # Only sizeable groups count: small ones are mostly artefacts (a flat area that hides
         # some drawings, an occluded edge, compression noise near the threshold).
-        enough = max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
+        enough = 1.0 if self._numbers else max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
         major = self._rank_groups(index, groups, enough)
         if not any(primary for _, _, primary in major):
             return Weights(((index, 1.0),))

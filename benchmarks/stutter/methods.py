@@ -24,6 +24,8 @@ import numpy as np
 
 from core.schedule import SCHEDULES, Node, NodeProducer, OutputFrame, PairPreparer, Resampler, SourceFrame
 
+from .experiments import EXPERIMENTS, BoxedPairNodes
+
 OUTPUT_RATE = Fraction(60000, 1001)
 #: mean absolute difference (0-255) under which ``dupdrop`` calls a frame a duplicate
 DUPLICATE_THRESHOLD = 0.5
@@ -71,9 +73,12 @@ class ProducerResampler(Resampler[Any]):
 
 def stsr_outputs(frames: Iterable[SourceFrame[Any]], interpolator: PairPreparer[Any], schedule: str,
                  end_time: Fraction, rate: Fraction = OUTPUT_RATE) -> Iterator[OutputFrame[Any]]:
-    """A schedule over any frame type: a name from SCHEDULES, or ``dupdrop``."""
+    """A schedule over any frame type: a name from SCHEDULES, ``dupdrop``, or one of the EXPERIMENTS."""
     if schedule == "dupdrop":
         resampler: Resampler[Any] = ProducerResampler(interpolator, rate, DuplicateDropNodes(interpolator))
+    elif schedule in EXPERIMENTS:
+        producer = BoxedPairNodes(interpolator, EXPERIMENTS[schedule])
+        resampler = ProducerResampler(interpolator, rate, producer)
     elif schedule in SCHEDULES:
         resampler = Resampler(interpolator, rate, schedule)
     else:

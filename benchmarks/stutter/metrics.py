@@ -57,11 +57,14 @@ def source_frames_time(times: list[Fraction], scene: Scene) -> np.ndarray:
     return np.array([float(t * scene.rate) for t in times])
 
 
-def _centroid(mask: np.ndarray, offset: tuple[int, int]) -> tuple[float, float, int]:
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
-        return float("nan"), float("nan"), 0
-    return float(xs.mean()) + offset[0], float(ys.mean()) + offset[1], int(xs.size)
+def _centroid(weights: np.ndarray, offset: tuple[int, int]) -> tuple[float, float, float]:
+    """Weighted centroid (x, y) and total weight (the area in pixels) of a soft mask."""
+    total = float(weights.sum())
+    if total <= 0:
+        return float("nan"), float("nan"), 0.0
+    ys, xs = np.indices(weights.shape)
+    return (float((xs * weights).sum()) / total + offset[0], float((ys * weights).sum()) / total + offset[1],
+            total)
 
 
 @dataclass
@@ -80,31 +83,41 @@ class Tracker:
         x, y = character.position(pose)
         margin_x = character.radius[0] * self._scale + 24
         margin_y = character.radius[1] * self._scale + 24
-        x0, x1 = max(0, int(x - margin_x)), min(self.scene.width, int(x + margin_x) + 1)
-        y0, y1 = max(0, int(y - margin_y)), min(self.scene.height, int(y + margin_y) + 1)
+        # Even corners: a crop's 4:2:0 round trip then pairs the same pixels as the whole frame's.
+        x0, x1 = max(0, int(x - margin_x)) // 2 * 2, min(self.scene.width, int(x + margin_x) + 2) // 2 * 2
+        y0, y1 = max(0, int(y - margin_y)) // 2 * 2, min(self.scene.height, int(y + margin_y) + 2) // 2 * 2
         return x0, y0, x1, y1
 
     def _mask(self, picture: np.ndarray, index: int, window: tuple[int, int, int, int]) -> np.ndarray:
         x0, y0, x1, y1 = window
         body = np.array(self.scene.characters[index].body, np.float32)
         crop = picture[y0:y1, x0:x1].astype(np.float32)
-        return np.linalg.norm(crop - body, axis=2) < COLOR_TOLERANCE
+        # Soft: edge pixels count by how much body colour they hold, so the centroid moves
+        # continuously with sub-pixel motion (a hard mask moves in whole pixels).
+        distance = np.linalg.norm(crop - body, axis=2)
+        return np.clip(2.0 - 2.0 * distance / COLOR_TOLERANCE, 0.0, 1.0)
 
-    def _truth_centroid(self, index: int, poses: dict[int, float], window: tuple[int, int, int, int]
-                        ) -> tuple[float, float, int]:
-        """Centroid of character ``index``'s visible body in a render with the characters above it."""
-        canvas = np.zeros((self.scene.height, self.scene.width, 3), np.uint8)
-        for other in range(index, len(self.scene.characters)):
-            self.scene.characters[other].draw(canvas, poses[other], self._scale)
+    def _truth_centroid(self, index: int, poses: dict[int, float], window: tuple[int, int, int, int],
+                        background: np.ndarray) -> tuple[float, float, int]:
+        """Centroid of character ``index``'s visible body in the truth rendered at ``poses``.
+
+        Rendered over the real background so that edge pixels blend as in the output.
+        """
+        canvas = background.copy()
+        for other, character in enumerate(self.scene.characters):
+            character.draw(canvas, poses[other], self._scale)
+        x0, y0, x1, y1 = window
+        crop = canvas[y0:y1, x0:x1]
         if self.roundtrip:
-            canvas = yuv420_roundtrip(canvas)
-        return _centroid(self._mask(canvas, index, window), window[:2])
+            crop = yuv420_roundtrip(crop)
+        return _centroid(self._mask(crop, index, (0, 0, x1 - x0, y1 - y0)), (x0, y0))
 
     def poses(self, picture: np.ndarray, time: float) -> list[float]:
         """Pose time of each character in ``picture`` shown at ``time`` (source frames)."""
         if self.scene.cut_at is not None and time >= self.scene.cut_at:
             picture = np.ascontiguousarray(picture[:, ::-1, ::-1])  # undo the second shot's mirror
         count = len(self.scene.characters)
+        background = self.scene.background.render(self.scene.width, self.scene.height, time, self.scene.frames)
         found: dict[int, float] = {}
         # Topmost first: its pose is needed to know what hides the ones below.
         for index in reversed(range(count)):
@@ -118,9 +131,10 @@ class Tracker:
                 continue
             pose = time
             for _ in range(6):
-                guess = {**found, index: pose}
+                # Characters below are drawn at the presentation time (they do not hide this one).
+                guess = {other: time for other in range(count)} | {**found, index: pose}
                 guess = {k: (v if np.isfinite(v) else time) for k, v in guess.items()}
-                truth_x, truth_y, truth_area = self._truth_centroid(index, guess, window)
+                truth_x, truth_y, truth_area = self._truth_centroid(index, guess, window, background)
                 if truth_area == 0:
                     break
                 delta = float(np.dot((measured_x - truth_x, measured_y - truth_y), velocity) / velocity.dot(velocity))

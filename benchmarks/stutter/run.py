@@ -37,7 +37,8 @@ from .oracle import OracleInterpolator, PoseFrame
 from .scenes import SCENES, make_scene
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCHEDULE_ORDER = ["naive", "dupdrop", "reference", "pairs", "cadence"]
+SCHEDULE_ORDER = ["naive", "dupdrop", "reference", "pairs", "pairs+box3", "pairs+box2x3", "cadence"]
+DEFAULT_SCHEDULES = ["naive", "dupdrop", "reference", "pairs", "cadence"]
 BACKEND_ORDER = ["oracle", "flow", "rife", "gmfss_union", "ffmpeg"]
 FFMPEG_METHODS = ["mci", "blend"]
 DEFAULT_BACKENDS = ["oracle", "flow", "ffmpeg"]
@@ -263,7 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenes", default=",".join(SCENES), help="comma-separated scene names")
     parser.add_argument("--backends", default=",".join(DEFAULT_BACKENDS),
                         help=f"comma-separated: {', '.join(BACKEND_ORDER)} (missing backends are skipped)")
-    parser.add_argument("--schedules", default=",".join(SCHEDULE_ORDER), help="comma-separated schedules")
+    parser.add_argument("--schedules", default=",".join(DEFAULT_SCHEDULES),
+                        help=f"comma-separated, from: {', '.join(SCHEDULE_ORDER)} (the two pairs+box ones are "
+                             "experiments, see benchmarks/stutter/experiments.py)")
     parser.add_argument("--size", default="256x144", help="clip size WxH")
     parser.add_argument("--frames", type=int, default=72, help="source frames per clip")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the table, plots and raw runs go")

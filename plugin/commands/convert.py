@@ -8,7 +8,7 @@ import sys
 import threading
 from fractions import Fraction
 
-from core.engine import ConvertOptions, Progress, convert, parse_rate, silence_library_logs
+from core.engine import DEFAULT_SCHEDULE, ConvertOptions, Progress, convert, parse_rate, silence_library_logs
 from core.errors import InputError
 from core.schedule import SCHEDULES
 
@@ -35,8 +35,14 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                              "flow, rife, gmfss_union")
     parser.add_argument("--height", type=int, default=None, metavar="H",
                         help="processing (and output) height; default: the input's")
-    parser.add_argument("--mode", choices=sorted(SCHEDULES), default="pairs",
-                        help="pairs: stsr resampling (default); naive: plain interpolation between frames")
+    parser.add_argument("--mode", choices=["resample", *sorted(SCHEDULES)], default="resample",
+                        help="resample: stsr resampling with --schedule (default); naive: plain interpolation "
+                             "between frames (a schedule name here is the same as --schedule NAME)")
+    parser.add_argument("--schedule", choices=sorted(name for name in SCHEDULES if name != "naive"),
+                        default=DEFAULT_SCHEDULE,
+                        help=f"resampling schedule (default {DEFAULT_SCHEDULE}): cadence puts every layer back on its "
+                             "own drawing times (twos, threes, fours, 2-3, mixed rhythms); pairs is the published "
+                             "pair-midpoint method at uniform times")
     parser.add_argument("--no-scene-detect", dest="scene_detect", action="store_false",
                         help="do not look for scene cuts")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
@@ -48,6 +54,14 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                         help="gmfss_union flow scale 0.25-1.0 (lower for large inputs)")
 
 
+def schedule_from_args(args: argparse.Namespace) -> str:
+    """``--mode naive`` (or a schedule name, as before ``--schedule`` existed) wins over ``--schedule``."""
+    mode = getattr(args, "mode", "resample")
+    if mode != "resample":
+        return mode
+    return getattr(args, "schedule", DEFAULT_SCHEDULE)
+
+
 def options_from_args(args: argparse.Namespace) -> ConvertOptions:
     backend_options = {}
     for key, option in (("model", "model"), ("weights", "weights_dir"), ("scale", "scale")):
@@ -56,7 +70,7 @@ def options_from_args(args: argparse.Namespace) -> ConvertOptions:
             backend_options[option] = value
     return ConvertOptions(
         fps=args.fps, times=args.times, backend=args.backend, backend_options=backend_options,
-        height=args.height, schedule=args.mode, scene_detect=args.scene_detect, device=args.device,
+        height=args.height, schedule=schedule_from_args(args), scene_detect=args.scene_detect, device=args.device,
         codec=getattr(args, "codec", "h264"), overwrite=getattr(args, "overwrite", False),
     )
 

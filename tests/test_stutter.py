@@ -1,0 +1,243 @@
+"""Stutter as a number: the cadence schedule, the benchmark's metrics, ``stsr analyze``.
+
+Schedules run with a fake interpolator over frames that are tuples of numbers, one
+per layer (a character's pose in source frames): ``VFI(a, b, t) = a + t (b - a)``
+per layer, a perfect interpolator. Every number is also a region for the change
+detector, so the schedule must find each layer's drawings by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.analysis import held_fraction, stutter_index, video_motion
+from core.schedule import SCHEDULES, Resampler, SourceFrame
+from core.synthetic import drawing_time
+from core.video import write_video
+from plugin.cli import main as stsr
+
+SOURCE = Fraction(24000, 1001)
+OUTPUT = Fraction(60000, 1001)
+
+
+class _Pair:
+    def __init__(self, a: tuple[float, ...], b: tuple[float, ...]) -> None:
+        self.a, self.b = a, b
+
+    def frames_at(self, timesteps: Sequence[Fraction | float]) -> list[tuple[float, ...]]:
+        return [tuple(x + float(t) * (y - x) for x, y in zip(self.a, self.b, strict=True)) for t in timesteps]
+
+
+class Layers:
+    """Perfect interpolation of tuples of layer poses; counts prepared pairs."""
+
+    def __init__(self) -> None:
+        self.prepared = 0
+
+    def prepare(self, a: tuple[float, ...], b: tuple[float, ...]) -> _Pair:
+        self.prepared += 1
+        return _Pair(a, b)
+
+
+def source(rhythms: Sequence[tuple[tuple[int, ...], int]], frames: int = 72,
+           cut_at: int | None = None) -> list[SourceFrame[tuple[float, ...]]]:
+    """Frames whose layers are drawn on ``(holds, phase)`` rhythms; after a cut, poses jump by 1000."""
+    result = []
+    for n in range(frames):
+        shift = 1000.0 if cut_at is not None and n >= cut_at else 0.0
+        poses = tuple(float(drawing_time(n, holds, phase)) + shift for holds, phase in rhythms)
+        result.append(SourceFrame(n, Fraction(n) / SOURCE, poses, cut_before=n == cut_at))
+    return result
+
+
+def resample(frames: list[SourceFrame], schedule: str) -> list:
+    resampler: Resampler = Resampler(Layers(), OUTPUT, schedule)
+    outputs = []
+    for frame in frames:
+        outputs += resampler.push(frame)
+    return outputs + resampler.finish(frames[-1].time + 1 / SOURCE)
+
+
+def steady_scores(outputs: list, frames: int = 72) -> list[tuple[float, float]]:
+    """(stutter index, lag in source frames) per layer, away from the clip's ends."""
+    times = np.array([float(o.time * SOURCE) for o in outputs])
+    poses = np.array([o.image for o in outputs])
+    steady = (times >= 8) & (times <= frames - 10)
+    return [(stutter_index(np.diff(poses[steady, layer])), float(np.mean(times[steady] - poses[steady, layer])))
+            for layer in range(poses.shape[1])]
+
+
+RHYTHMS = {
+    "threes": [((3,), 0)],
+    "fours": [((4,), 1)],
+    "two-three": [((2, 3), 0)],
+    "twos beside threes": [((2,), 0), ((3,), 1)],
+    "twos over a pan on ones": [((2,), 1), ((1,), 0)],
+    "two on twos, out of phase": [((2,), 0), ((2,), 1)],
+}
+
+
+@pytest.mark.parametrize("name", list(RHYTHMS))
+def test_cadence_is_smooth_and_on_time_on_every_rhythm(name: str) -> None:
+    for stutter, lag in steady_scores(resample(source(RHYTHMS[name]), "cadence")):
+        assert stutter <= 0.05, f"{name}: stutter index {stutter:.3f}"
+        assert abs(lag) <= 0.25, f"{name}: lag {lag:+.3f} source frames"
+
+
+def test_pairs_still_stutters_where_cadence_does_not() -> None:
+    """The benchmark's point, in miniature: pairs on threes and fours (unchanged behaviour)."""
+    threes = steady_scores(resample(source([((3,), 0)]), "pairs"))[0]
+    fours = steady_scores(resample(source([((4,), 0)]), "pairs"))[0]
+    assert threes[0] == pytest.approx(0.354, abs=0.01) and threes[1] == pytest.approx(0.5, abs=0.01)
+    assert fours[0] > 0.9
+    ones = steady_scores(resample(source([((1,), 0)]), "pairs"))[0]
+    assert ones[1] == pytest.approx(-0.5, abs=0.01)  # half a frame early on ones
+
+
+def test_cadence_keeps_original_frames_on_ones() -> None:
+    frames = source([((1,), 0)], frames=24)
+    outputs = resample(frames, "cadence")
+    originals = {frame.time: frame.image for frame in frames}
+    on_source_times = [o for o in outputs if o.time in originals]
+    assert on_source_times, "60000/1001 from 24000/1001 meets a source frame every 5 outputs"
+    for output in on_source_times:
+        assert output.kind == "node" and output.image is originals[output.time]
+
+
+def test_cadence_output_times_are_exact_and_uniform() -> None:
+    outputs = resample(source([((2,), 0), ((3,), 1)], frames=30), "cadence")
+    assert [o.index for o in outputs] == list(range(len(outputs)))
+    assert all(o.time == Fraction(o.index) / OUTPUT for o in outputs)
+    assert len(outputs) == 75  # 30 frames at 24000/1001 last 1.25 s: 75 frames at 60000/1001
+
+
+def test_cadence_never_mixes_across_a_cut() -> None:
+    frames = source([((2,), 0), ((3,), 1)], frames=48, cut_at=25)
+    for output in resample(frames, "cadence"):
+        values = np.array(output.image)
+        # A mix of both shots would land between 48 and 1000.
+        assert np.all((values <= 48) | (values >= 1000)), f"output {output.index} blends across the cut"
+
+
+def test_cadence_streams_with_a_bounded_lookahead() -> None:
+    producer = SCHEDULES["cadence"](Layers())
+    horizon = producer.lookahead + producer.context_after
+    emitted: list[float] = []
+    for frame in source([((2,), 0), ((3,), 1)], frames=60):
+        emitted += [float(node.time * SOURCE) for node in producer.push(frame)]
+        if frame.index > horizon + 3:
+            assert emitted and emitted[-1] >= frame.index - horizon - 3
+    assert emitted == sorted(emitted)
+
+
+def test_naive_and_pairs_are_unchanged() -> None:
+    """Other code relies on these two: midpoints at pair starts, plain frames for naive."""
+    frames = source([((2,), 1)], frames=12)  # drawings at 0, 1, 3, 5, ...
+    pairs = resample(frames, "pairs")
+    naive = resample(frames, "naive")
+    assert [o.image for o in pairs if o.kind == "node"] == [(0.5,), (2.0,), (4.0,), (6.0,), (8.0,)]
+    assert {o.image for o in naive if o.kind == "node"} <= {f.image for f in frames}
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+def test_stutter_index_and_held_fraction() -> None:
+    assert stutter_index([0.4] * 20) == pytest.approx(0.0)
+    assert stutter_index([0.0, 0.8] * 10) == pytest.approx(1.0)
+    assert stutter_index([0.5, 0.5, 0.5, 0.5, 0.0] * 4) == pytest.approx(0.5)  # a hitch every fifth frame
+    assert held_fraction([0.0, 0.8] * 10) == pytest.approx(0.5)
+    assert held_fraction([0.0, 0.0, 1.2] * 10) == pytest.approx(2 / 3)  # median 0: the mean stands in
+    assert np.isnan(stutter_index([0.0] * 5))
+
+
+def test_tracker_reads_poses_from_pictures() -> None:
+    from benchmarks.stutter.metrics import Tracker, yuv420_roundtrip
+    from benchmarks.stutter.scenes import make_scene
+
+    scene = make_scene("twos_threes", 256, 144, 24)
+    tracker = Tracker(scene)
+    # The renderer places shapes to 1/16 pixel: poses are known to about 0.05 frame at these speeds.
+    for time in (6.0, 9.4, 13.8):
+        for shown_at in (time - 0.7, time + 0.3, time + 1.5):
+            poses = tracker.poses(yuv420_roundtrip(scene.render_at(time)), shown_at)
+            assert poses == pytest.approx([time, time], abs=0.06)
+    # A held frame on twos shows the drawing of the even frame before it.
+    assert tracker.poses(yuv420_roundtrip(scene.source_frame(11)), 11.0)[0] == pytest.approx(10.0, abs=0.06)
+
+
+def test_oracle_scores_match_the_analysis() -> None:
+    """Naive on twos: SI ~0.9 and half a frame late; pairs: no stutter; the reference: its hitch."""
+    from benchmarks.stutter.methods import run_schedule
+    from benchmarks.stutter.metrics import measure_oracle, score
+    from benchmarks.stutter.oracle import OracleInterpolator, PoseFrame
+    from benchmarks.stutter.scenes import make_scene
+
+    scene = make_scene("twos", 96, 54, 40)
+    frames = [SourceFrame(n, Fraction(n) / scene.rate, PoseFrame.source(scene, n)) for n in range(scene.frames)]
+    end = Fraction(scene.frames) / scene.rate
+    results = {}
+    for schedule in ("naive", "pairs", "reference"):
+        produced = run_schedule(frames, OracleInterpolator(), schedule, end)
+        results[schedule] = score(scene, measure_oracle(scene, produced.times, produced.frames)).characters[0]
+    assert results["naive"].stutter_index == pytest.approx(0.89, abs=0.05)
+    assert results["naive"].lag == pytest.approx(0.5, abs=0.05)
+    assert results["pairs"].stutter_index < 0.01 and abs(results["pairs"].lag) < 0.01
+    assert results["reference"].stutter_index == pytest.approx(0.5, abs=0.03)
+    assert results["reference"].lag == pytest.approx(1.4, abs=0.05)
+
+
+# -- stsr analyze -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def twos_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from benchmarks.stutter.scenes import make_scene
+
+    path = tmp_path_factory.mktemp("analyze") / "twos.mp4"
+    scene = make_scene("twos", 160, 90, 36)
+    write_video(path, list(scene.source_frames()), scene.rate)
+    return path
+
+
+def test_video_motion_sees_the_holds(twos_clip: Path) -> None:
+    profile = video_motion(twos_clip)
+    assert profile.motion.size == 35
+    assert profile.held_fraction == pytest.approx(0.5, abs=0.1)
+    assert profile.stutter_index > 0.7
+
+
+def test_stsr_analyze_compares_source_and_output(twos_clip: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "smooth.mp4"
+    assert stsr(["convert", str(twos_clip), str(output), "--backend", "flow", "--quiet"]) == 0
+    plot = tmp_path / "motion.png"
+    assert stsr(["analyze", str(twos_clip), "--against", str(output), "--plot", str(plot)]) == 0
+    printed = capsys.readouterr().out
+    assert "twos.mp4" in printed and "smooth.mp4" in printed and "held" in printed
+    assert plot.stat().st_size > 10_000 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    source_profile, output_profile = video_motion(twos_clip), video_motion(output)
+    assert output_profile.held_fraction < 0.1 < source_profile.held_fraction
+    assert output_profile.stutter_index < 0.5 * source_profile.stutter_index
+
+
+def test_stsr_analyze_rejects_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert stsr(["analyze", str(tmp_path / "nothing.mp4")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_schedule_options() -> None:
+    from plugin.commands.convert import add_engine_arguments, options_from_args
+
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    assert options_from_args(parser.parse_args([])).schedule == "cadence"
+    assert options_from_args(parser.parse_args(["--schedule", "pairs"])).schedule == "pairs"
+    assert options_from_args(parser.parse_args(["--mode", "naive"])).schedule == "naive"
+    assert options_from_args(parser.parse_args(["--mode", "pairs"])).schedule == "pairs"
