@@ -26,13 +26,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.engine import resample_frames, tag_cuts, tensor_to_frame
+from core.engine import resample_frames, tag_cuts
 from core.interpolators.base import Interpolator, PreparedPair
 from core.interpolators.registry import register
 from core.synthetic import Background, Character, Scene
 from core.video import decode, write_video
 from plugin.cli import main as stsr_main
-from plugin.player.frames import SOURCE, HoldInterpolator, Level, rgb_to_i420
+from plugin.player.frames import SOURCE, HoldInterpolator, Level, tensor_to_i420
 from plugin.player.player import Player, PlayOptions
 
 pytestmark = pytest.mark.mpv
@@ -131,7 +131,7 @@ def reference(player: Player, level: Level) -> list[np.ndarray]:
     schedule = player.options.schedule if level.smooth else "naive"
     frames = tag_cuts(decode(player.source, player.height), player.options.scene_detect)
     with torch.inference_mode():
-        outputs = [rgb_to_i420(tensor_to_frame(output.image))
+        outputs = [tensor_to_i420(output.image)
                    for output in resample_frames(frames, interpolator, player.rate, schedule,
                                                  start=player.timeline.origin)]
     return outputs[:player.timeline.count]

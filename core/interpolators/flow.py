@@ -101,32 +101,40 @@ def _remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, dst: np.ndar
 
 
 class _CpuFlowPair(PreparedPair):
-    """The flow pair on the CPU in numpy/OpenCV; frames are (3, H, W) float32 planes."""
+    """The flow pair on the CPU in numpy/OpenCV; frames are (3, H, W) float32 planes.
+
+    Flows are kept upsampled to the frame size but in flow-resolution pixels; the
+    scale to frame pixels is folded into the per-timestep ``scaleAdd`` that builds the maps.
+    """
 
     def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor, planes0: np.ndarray, planes1: np.ndarray,
-                 flow01: np.ndarray, flow10: np.ndarray, small01: np.ndarray, small10: np.ndarray,
-                 error0: np.ndarray, error1: np.ndarray, grids: tuple[np.ndarray, ...]) -> None:
+                 flow01: tuple[np.ndarray, np.ndarray], flow10: tuple[np.ndarray, np.ndarray],
+                 small01: tuple[np.ndarray, np.ndarray], small10: tuple[np.ndarray, np.ndarray],
+                 error0: np.ndarray, error1: np.ndarray, scale: tuple[float, float],
+                 grids: tuple[np.ndarray, ...]) -> None:
         self._frame0, self._frame1 = frame0, frame1
         self._planes0, self._planes1 = planes0, planes1  # (3, H, W) float32 numpy views
-        self._flow01, self._flow10 = flow01, flow10  # (2, H, W) x/y planes, full-resolution pixels
-        self._small01, self._small10 = small01, small10  # (2, h, w) x/y planes, flow-resolution pixels
+        self._flow01, self._flow10 = flow01, flow10  # x/y planes at (H, W), flow-resolution pixels
+        self._small01, self._small10 = small01, small10  # x/y planes at (h, w), flow-resolution pixels
         self._error0, self._error1 = error0, error1  # (h, w) inconsistency in full-resolution pixels
+        self._scale_x, self._scale_y = scale
         self._grid_x, self._grid_y, self._small_x, self._small_y = grids
 
-    def _weight(self, error: np.ndarray, small_flow: np.ndarray, scale: float, base: float) -> np.ndarray:
-        """``base * exp(-e^2 / 4) + 1e-4 * base`` of the error warped by ``scale * flow``, upsampled."""
-        warped = _remap(error, cv2.scaleAdd(small_flow[0], scale, self._small_x),
-                        cv2.scaleAdd(small_flow[1], scale, self._small_y))
+    def _weight(self, error: np.ndarray, small_flow: tuple[np.ndarray, np.ndarray], t: float,
+                base: float) -> np.ndarray:
+        """``base * exp(-e^2 / 4) + 1e-4 * base`` of the error warped by ``t * flow``, upsampled."""
+        warped = _remap(error, cv2.scaleAdd(small_flow[0], t, self._small_x),
+                        cv2.scaleAdd(small_flow[1], t, self._small_y))
         weight = np.exp(np.square(warped) * -0.25) * base + 1e-4 * base
         height, width = self._grid_x.shape
         return cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _frame(self, t: float) -> torch.Tensor:
         out = np.empty_like(self._planes0)
-        map0_x = cv2.scaleAdd(self._flow01[0], -t, self._grid_x)
-        map0_y = cv2.scaleAdd(self._flow01[1], -t, self._grid_y)
-        map1_x = cv2.scaleAdd(self._flow10[0], t - 1, self._grid_x)
-        map1_y = cv2.scaleAdd(self._flow10[1], t - 1, self._grid_y)
+        map0_x = cv2.scaleAdd(self._flow01[0], -t * self._scale_x, self._grid_x)
+        map0_y = cv2.scaleAdd(self._flow01[1], -t * self._scale_y, self._grid_y)
+        map1_x = cv2.scaleAdd(self._flow10[0], (t - 1) * self._scale_x, self._grid_x)
+        map1_y = cv2.scaleAdd(self._flow10[1], (t - 1) * self._scale_y, self._grid_y)
         weight0 = self._weight(self._error0, self._small01, -t, 1 - t)
         weight1 = self._weight(self._error1, self._small10, t - 1, t)
         for channel in range(3):
@@ -248,22 +256,24 @@ class FlowInterpolator(Interpolator):
         small_height, small_width = gray0.shape
         grids = self._cpu_grids(height, width, small_height, small_width)
         small_x, small_y = grids[2], grids[3]
-        small01 = self._dis.calc(gray0, gray1, None)  # (h, w, 2) in flow-resolution pixels
-        small10 = self._dis.calc(gray1, gray0, None)
+        small01 = cv2.split(self._dis.calc(gray0, gray1, None))  # x/y planes in flow-resolution pixels
+        small10 = cv2.split(self._dis.calc(gray1, gray0, None))
         scale_x, scale_y = width / small_width, height / small_height
 
-        def inconsistency(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-            # F01(p) + F10(p + F01(p)), in full-resolution pixels.
-            returned = _remap(backward, small_x + forward[..., 0], small_y + forward[..., 1])
-            total = forward + returned
-            return np.sqrt(np.square(total[..., 0] * scale_x) + np.square(total[..., 1] * scale_y))
+        def inconsistency(forward: Sequence[np.ndarray], backward: Sequence[np.ndarray]) -> np.ndarray:
+            # |F01(p) + F10(p + F01(p))|, in full-resolution pixels.
+            map_x, map_y = small_x + forward[0], small_y + forward[1]
+            total_x = (forward[0] + _remap(backward[0], map_x, map_y)) * scale_x
+            total_y = (forward[1] + _remap(backward[1], map_x, map_y)) * scale_y
+            return cv2.magnitude(total_x, total_y)
 
-        def upsample(flow: np.ndarray) -> np.ndarray:
-            if (small_height, small_width) != (height, width):
-                flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-            return np.stack((flow[..., 0] * scale_x, flow[..., 1] * scale_y))
+        def upsample(flow: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            if (small_height, small_width) == (height, width):
+                return flow[0], flow[1]
+            return (cv2.resize(flow[0], (width, height), interpolation=cv2.INTER_LINEAR),
+                    cv2.resize(flow[1], (width, height), interpolation=cv2.INTER_LINEAR))
 
         return _CpuFlowPair(frame0, frame1, planes0, planes1, upsample(small01), upsample(small10),
-                            np.ascontiguousarray(small01.transpose(2, 0, 1)),
-                            np.ascontiguousarray(small10.transpose(2, 0, 1)),
-                            inconsistency(small01, small10), inconsistency(small10, small01), grids)
+                            (small01[0], small01[1]), (small10[0], small10[1]),
+                            inconsistency(small01, small10), inconsistency(small10, small01),
+                            (scale_x, scale_y), grids)

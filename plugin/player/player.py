@@ -110,6 +110,7 @@ class PlayResult:
     mpv_dropped: int
     mpv_delayed: int
     busy_ms_per_frame: float
+    busy_seconds: float
     produced_at_level: dict[str, int]
 
     @property
@@ -172,7 +173,11 @@ class Player:
             self.device = resolve_device(options.device)
         except ValueError as error:
             raise InputError(str(error)) from None
-        backend = default_backend_name() if options.backend == "auto" else options.backend
+        if options.backend == "auto":
+            # On a CPU only the weight-free flow keeps up with real time; on CUDA the best installed model.
+            backend = default_backend_name() if self.device.type == "cuda" else "flow"
+        else:
+            backend = options.backend
         self.backend = backend
         height = options.height or default_height(self.device.type, backend, info.height)
         if height < 16:
@@ -405,7 +410,8 @@ class Player:
             seconds=time.monotonic() - self._started if self._started else 0.0,
             stream_size=(self.width, self.height), rate=self.rate, changes=list(self.changes),
             toggles=list(self.toggles), mpv_dropped=dropped, mpv_delayed=delayed,
-            busy_ms_per_frame=stats.busy_ms_per_frame, produced_at_level=dict(stats.produced_at_level or {}),
+            busy_ms_per_frame=stats.busy_ms_per_frame, busy_seconds=stats.busy_seconds,
+            produced_at_level=dict(stats.produced_at_level or {}),
         )
 
     def close(self) -> None:
