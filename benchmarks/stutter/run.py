@@ -206,6 +206,18 @@ def build_table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: what the step plots show: (method, colour, line style, width); the real panel uses the best
+#: backend measured (gmfss_union, else rife, else flow) and FFmpeg's motion interpolation
+PLOT_STYLES = {
+    "naive": ("#888888", "--", 1.0),
+    "dupdrop": ("#e08a00", "--", 1.0),
+    "reference": ("#2e9e3e", "-.", 1.0),
+    "pairs": ("#d62728", "-", 1.3),
+    "cadence": ("#1f3fbf", "-", 2.0),
+    "mci": ("#9467bd", ":", 1.2),
+}
+
+
 def plot_scene(records: list[dict[str, Any]], scene_name: str, target: Path) -> Path | None:
     """Per-frame step of each method over time, one panel per character: the picture of stutter."""
     import matplotlib
@@ -213,31 +225,36 @@ def plot_scene(records: list[dict[str, Any]], scene_name: str, target: Path) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    chosen = sorted((r for r in records if r["scene"] == scene_name), key=lambda r: _method_key(r["method"]))
+    chosen = {r["method"]: r for r in records if r["scene"] == scene_name}
     if not chosen:
         return None
-    characters = len(chosen[0]["characters"])
-    panels = [("oracle", [r for r in chosen if r["method"].startswith("oracle:")]),
-              ("real", [r for r in chosen if not r["method"].startswith("oracle:")])]
-    panels = [(name, group) for name, group in panels if group]
-    figure, axes = plt.subplots(characters, len(panels), figsize=(6.2 * len(panels), 2.6 * characters + 0.6),
+    real_backend = next((b for b in ("gmfss_union", "rife", "flow")
+                         if any(m.startswith(f"{b}:") for m in chosen)), None)
+    panels = [("oracle (perfect interpolator)", "oracle")]
+    if real_backend:
+        panels.append((f"{real_backend} backend", real_backend))
+    characters = len(next(iter(chosen.values()))["characters"])
+    figure, axes = plt.subplots(characters, len(panels), figsize=(6.0 * len(panels), 2.5 * characters + 0.5),
                                 dpi=72, squeeze=False, sharey=True)
-    for column, (panel, group) in enumerate(panels):
+    for column, (title, backend) in enumerate(panels):
         for row in range(characters):
             axis = axes[row][column]
-            for record in group:
+            for schedule, (colour, style, width) in PLOT_STYLES.items():
+                record = chosen.get(f"{backend}:{schedule}") or (
+                    chosen.get(f"ffmpeg:{schedule}") if backend != "oracle" else None)
+                if record is None:
+                    continue
                 steps = np.array([np.nan if s[row] is None else s[row] for s in record["steps"]], dtype=float)
                 si = record["characters"][row]["stutter_index"]
-                style = "-" if record["method"].endswith(("cadence", "pairs")) else "--"
-                axis.plot(record["step_times"], steps, style, linewidth=1.1,
-                          label=f"{record['method']} (SI {si:.2f})")
+                axis.plot(record["step_times"], steps, style, color=colour, linewidth=width,
+                          label=f"{record['method'].partition(':')[2]} (SI {si:.2f})")
             axis.axhline(0.4, color="black", linewidth=0.6, alpha=0.5)
-            axis.set_title(f"{scene_name}: character {row + 1}, {panel}", fontsize=9)
+            axis.set_title(f"{scene_name}, character {row + 1}: {title}", fontsize=9)
             axis.set_xlabel("presentation time (source frames)", fontsize=8)
-            axis.set_ylabel("step (source frames)", fontsize=8)
-            axis.set_ylim(-0.1, 1.6)
+            axis.set_ylabel("step per output frame (source frames)", fontsize=8)
+            axis.set_ylim(-0.1, 1.5)
             axis.tick_params(labelsize=7)
-            axis.legend(fontsize=6, loc="upper right", ncol=2)
+            axis.legend(fontsize=6.5, loc="upper right", ncol=3)
             axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(target)

@@ -60,7 +60,7 @@ def _twos_beside_threes(width: int, height: int, frames: int) -> Scene:
     scale = height / 144
     # Both move right, far enough apart never to overlap: the rhythms alone are measured.
     return _scene(width, height, frames, [_first(scale, (2,), 0, y=88.0),
-                                          _second(scale, (3,), 1, y=34.0, speed=1.2, start_x=150.0)])
+                                          _second(scale, (3,), 1, y=34.0, speed=2.0, start_x=100.0)])
 
 
 def _crossing(width: int, height: int, frames: int) -> Scene:
