@@ -32,7 +32,7 @@ from .registry import register
 #: only adds cache misses once frames pass ~0.5 MP (measured: +15-30 % CPU time per
 #: timestep for batches of 4 at 540p/720p), so CPU batches stay small; GPUs need
 #: the batch to fill up.
-BATCH_PIXELS = {"cpu": 1_200_000, "cuda": 8_000_000}
+BATCH_PIXELS = {"cpu": 600_000, "cuda": 8_000_000}
 MODELS = ("vanillagan", "wgan")
 
 
