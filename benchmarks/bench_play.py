@@ -18,6 +18,8 @@ A row marked "fixed" runs with the policy off, to show a backend's raw speed.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import threading
@@ -79,9 +81,12 @@ def play_once(clip: Path, backend: str, height: int, seconds: float, adaptive: b
         threading.Thread(target=watch, daemon=True).start()
 
     player = Player(clip, options, on_mpv=hook)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
     result = player.run()
     wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     final = result.changes[-1].new if result.changes else player.levels[0].label() if smoothing else "source frames"
     return {
         "config": f"{backend} {height}p" + ("" if adaptive else " fixed"),
@@ -90,6 +95,9 @@ def play_once(clip: Path, backend: str, height: int, seconds: float, adaptive: b
         "frames": result.frames_produced,
         "producer_fps": result.frames_produced / result.busy_seconds if result.busy_seconds else float("inf"),
         "ms": 1000 * result.busy_seconds / max(1, result.frames_produced),
+        "cpu_ms": 1000 * result.cpu_seconds / max(1, result.frames_produced),
+        "cores": cpu / wall,
+        "load": os.getloadavg()[0],
         "late": result.frames_late,
         "dropped": result.mpv_dropped + result.mpv_delayed,
         "step_downs": result.step_downs,
@@ -117,11 +125,15 @@ def main() -> int:
         rows.append(play_once(clip, backend, height, args.seconds, adaptive))
     print(f"\n`stsr play` real time, {args.seconds:g} s of {width}x{args.source_height} h264 at 23.976 fps "
           f"-> 59.94 fps, headless (vo=null, ao=null), CPU\n")
-    print("| config | played s | producer fps | ms/frame | late (stsr) | dropped (mpv) | step-downs | ended at |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| config | played s | producer fps | ms/frame (wall) | ms/frame (producer CPU) | whole process, cores | "
+          "late (stsr) | dropped (mpv) | step-downs | ended at | machine load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['config']} | {row['played']:.1f} | {row['producer_fps']:.1f} | {row['ms']:.1f} | "
-              f"{row['late']} | {row['dropped']} | {row['step_downs']} | {row['final']} |")
+              f"{row['cpu_ms']:.1f} | {row['cores']:.2f} | {row['late']} | {row['dropped']} | {row['step_downs']} | "
+              f"{row['final']} | {row['load']:.1f} |")
+    print("\nproducer fps = output frames per second of producer wall time (needs > 59.94); machine load = the "
+          "1-minute load average at the end (other processes share the 2 cores)")
     return 0
 
 

@@ -391,3 +391,43 @@ def test_no_display_is_one_line(clip: Path, capsys: pytest.CaptureFixture[str],
     assert stsr_main(["play", str(clip)]) == 2
     error = capsys.readouterr().err.strip()
     assert "no display" in error and len(error.splitlines()) == 1
+
+
+# -- the hand-over script for everyday mpv -------------------------------------------------------
+
+def test_install_mpv_script_and_hand_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import mpv
+
+    clip = tmp_path / "everyday.mp4"  # h264: what mpv's own demuxers play
+    scene = Scene(width=160, height=90, frames=72, background=Background(velocity=(1.5, 0.0)))
+    write_video(clip, scene.source_frames(), scene.rate, codec="h264")
+
+    config = tmp_path / "mpv-config"
+    arguments_file = tmp_path / "arguments.txt"
+    fake_stsr = tmp_path / "fake-stsr"
+    fake_stsr.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {arguments_file}\n')
+    fake_stsr.chmod(0o755)
+    assert stsr_main(["install-mpv-script", "--config-dir", str(config), "--stsr", str(fake_stsr)]) == 0
+    assert "press b" in capsys.readouterr().out
+    script = config / "scripts" / "stsr-handoff.lua"
+    conf = (config / "script-opts" / "stsr-handoff.conf").read_text()
+    assert script.is_file() and f"stsr={fake_stsr}" in conf and "key=b" in conf
+
+    # An everyday mpv with the installed script: the key hands the file and position over, then mpv quits.
+    # (libmpv leaves scripts' default key bindings off; the mpv program has them on)
+    player = mpv.MPV(vo="null", ao="null", config="yes", config_dir=str(config), volume="70",
+                     input_default_bindings="yes")
+    try:
+        when_position_passes(1.0, lambda m: m.command("keypress", "b"))(player)
+        player.play(str(clip))
+        player.wait_for_shutdown(timeout=20)
+    finally:
+        player.terminate()
+    deadline = time.monotonic() + 10
+    while not (arguments_file.exists() and arguments_file.read_text().count("\n") >= 5) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    arguments = arguments_file.read_text().split("\n")
+    assert arguments[:3] == ["play", str(clip), "--start"]
+    assert 1.0 <= float(arguments[3]) < 2.5
+    assert "volume=70.000000" in arguments or "volume=70" in arguments

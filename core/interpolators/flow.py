@@ -226,14 +226,22 @@ class FlowInterpolator(Interpolator):
         cached = self._cpu_cache.get(key)
         if cached is not None and cached[0] is frame:
             return cached[1], cached[2]
-        planes = frame.detach().to(torch.float32).contiguous().numpy()
+        tensor = frame.detach().to("cpu", torch.float32)
+        if not tensor.is_contiguous() and tensor.permute(1, 2, 0).is_contiguous():
+            # Channels-last memory (what frame_to_tensor makes): split with OpenCV, much faster than torch here.
+            interleaved = tensor.permute(1, 2, 0).numpy()
+            planes = np.empty(tuple(tensor.shape), np.float32)
+            for channel in range(3):
+                cv2.extractChannel(interleaved, channel, dst=planes[channel])
+        else:
+            planes = tensor.contiguous().numpy()
         height, width = planes.shape[1:]
         flow_height = min(self.flow_height, height)
         size = (max(8, round(width * flow_height / height)), flow_height)
         small = [plane if size == (width, height) else cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
                  for plane in planes]
-        luma = small[0] * 0.299 + small[1] * 0.587 + small[2] * 0.114
-        gray = np.clip(np.rint(luma * 255), 0, 255).astype(np.uint8)
+        luma = cv2.scaleAdd(small[2], 0.114 * 255, cv2.addWeighted(small[0], 0.299 * 255, small[1], 0.587 * 255, 0))
+        gray = cv2.convertScaleAbs(luma)
         self._cpu_cache[key] = (frame, planes, gray)
         while len(self._cpu_cache) > 4:
             self._cpu_cache.pop(next(iter(self._cpu_cache)))

@@ -292,6 +292,8 @@ class ProducerStats:
     busy_ms_per_frame: float = 0.0
     #: total time spent making frames (not waiting for room): produced / busy_seconds = sustainable fps
     busy_seconds: float = 0.0
+    #: CPU time of the producer thread itself over the same spans (contention shows as busy >> cpu)
+    cpu_seconds: float = 0.0
     produced_at_level: dict[str, int] | None = None
 
 
@@ -481,6 +483,7 @@ class FrameProducer:
                                   start=self.timeline.origin)
         try:
             busy_since = time.perf_counter()
+            cpu_since = time.thread_time()
             for output in outputs:
                 if output.index >= self.timeline.count:
                     break
@@ -492,6 +495,7 @@ class FrameProducer:
                     first = False
                 busy = (now - busy_since) * 1000
                 self.stats.busy_seconds += busy / 1000
+                self.stats.cpu_seconds += time.thread_time() - cpu_since
                 self.stats.busy_ms_per_frame += 0.05 * (busy - self.stats.busy_ms_per_frame)
                 with self._cond:
                     if generation != self._generation or self._stopped:
@@ -511,6 +515,7 @@ class FrameProducer:
                     if generation != self._generation or self._stopped:
                         return
                 busy_since = time.perf_counter()
+                cpu_since = time.thread_time()
         finally:
             with contextlib.suppress(Exception):
                 outputs.close()

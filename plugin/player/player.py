@@ -111,6 +111,7 @@ class PlayResult:
     mpv_delayed: int
     busy_ms_per_frame: float
     busy_seconds: float
+    cpu_seconds: float
     produced_at_level: dict[str, int]
 
     @property
@@ -411,6 +412,7 @@ class Player:
             stream_size=(self.width, self.height), rate=self.rate, changes=list(self.changes),
             toggles=list(self.toggles), mpv_dropped=dropped, mpv_delayed=delayed,
             busy_ms_per_frame=stats.busy_ms_per_frame, busy_seconds=stats.busy_seconds,
+            cpu_seconds=stats.cpu_seconds,
             produced_at_level=dict(stats.produced_at_level or {}),
         )
 
