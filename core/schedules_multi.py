@@ -504,14 +504,24 @@ class CadenceNodes(NodeProducer[Any]):
         return prepared.frames_at([timestep])[0]
 
 
+def _cost(weights: np.ndarray, offsets: np.ndarray) -> float:
+    """What a mix of frames at ``offsets`` from the node costs.
+
+    Expected distance in frames from the node (the interpolator's difficulty), half a
+    frame per extra frame in the mix (one more interpolation generation), and twice the
+    offset of the mix's mean time from the node: a layer that moves on every frame but
+    went unseen (too small, too faint) is on time only when the mean time is the node's.
+    """
+    spread = float(np.dot(weights, np.abs(offsets)))
+    return spread + 0.5 * (len(weights) - 1) + 2.0 * abs(float(np.dot(weights, offsets)))
+
+
 def _mix(index: int, candidates: list[int], groups: Sequence[tuple], max_frames: int,
          tolerance: float = 1e-6) -> Weights | None:
     """Cheapest non-negative mix of candidate frames that puts every group on its target.
 
     Each group is ``(drawing at candidate 0, ..., drawing at candidate n-1, target)``
-    relative to ``index``. Cost: expected distance in frames from ``index`` (the
-    interpolator's difficulty) plus half a frame per extra frame in the mix (one more
-    interpolation generation).
+    relative to ``index``; the cost is :func:`_cost`.
     """
     matrix = np.array([group[:-1] for group in groups], dtype=np.float64)
     target = np.array([group[-1] for group in groups], dtype=np.float64)
@@ -531,7 +541,7 @@ def _mix(index: int, candidates: list[int], groups: Sequence[tuple], max_frames:
                 continue
             weights = weights[keep] / weights[keep].sum()
             chosen = [columns[i] for i in np.flatnonzero(keep)]
-            cost = float(np.dot(weights, np.abs(offsets[chosen]))) + 0.5 * (len(chosen) - 1)
+            cost = _cost(weights, offsets[chosen])
             if best is None or cost < best[0] - 1e-9:
                 parts = tuple((candidates[c], float(w)) for c, w in zip(chosen, weights, strict=True))
                 best = (cost, Weights(parts))
@@ -570,7 +580,7 @@ def _compromise(index: int, candidates: list[int], groups: Sequence[tuple], impo
             weights = np.clip(weights, 0.0, None)
             weights /= weights.sum()
             residual = float(np.sum((scale[:, 0] * (matrix[:, columns] @ weights - target)) ** 2))
-            score = residual + 1e-3 * (float(np.dot(weights, np.abs(offsets[columns]))) + 0.5 * (size - 1))
+            score = residual + 1e-3 * _cost(weights, offsets[columns])
             if score < best[0] - 1e-12:
                 keep = weights > tolerance
                 parts = tuple((candidates[columns[i]], float(weights[i])) for i in np.flatnonzero(keep))
