@@ -36,6 +36,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=None, metavar="H",
                         help="processing (and output) height; default: the input's")
     parser.add_argument("--mode", choices=["resample", *sorted(SCHEDULES)], default="resample",
+                        metavar="{resample,naive}",
                         help="resample: stsr resampling with --schedule (default); naive: plain interpolation "
                              "between frames (a schedule name here is the same as --schedule NAME)")
     parser.add_argument("--schedule", choices=sorted(name for name in SCHEDULES if name != "naive"),
