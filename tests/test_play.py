@@ -314,6 +314,33 @@ def test_too_slow_steps_down_and_playback_keeps_time(clip: Path) -> None:
     assert recent[-1][1] - recent[0][1] >= 0.6 * (recent[-1][0] - recent[0][0])
 
 
+def test_end_of_file_keeps_the_window_open_and_seeking_back_plays_again(clip: Path) -> None:
+    seen: dict[str, object] = {}
+    safety: list[threading.Timer] = []
+
+    def hook(mpv) -> None:
+        def script() -> None:
+            mpv.wait_for_property("eof-reached", timeout=20)
+            seen["end"] = mpv.time_pos
+            assert mpv.pause  # keep-open: paused on the last frame, window still there
+            mpv.command("seek", "0.5", "absolute", "exact")
+            mpv.pause = False
+            mpv.wait_for_property("time-pos", lambda position: position is not None and 1.0 < position < 2.0,
+                                  timeout=20)
+            seen["resumed"] = True
+            mpv.command("quit")
+        threading.Thread(target=script, daemon=True).start()
+        safety.append(threading.Timer(30, lambda: mpv.command("quit")))  # never hang the suite
+        safety[0].start()
+
+    player = Player(clip, PlayOptions(backend="flow", device="cpu", start=2.5, mpv_options=HEADLESS), on_mpv=hook)
+    result = player.run()
+    safety[0].cancel()
+    assert seen.get("resumed") and float(seen["end"]) > 2.9
+    assert result.frames_produced >= 40  # the end, then again from 0.5 s to 1.2 s
+    assert stsr_threads() == []
+
+
 def test_quitting_mid_play_leaves_no_thread_behind(clip: Path) -> None:
     before = stsr_threads()
     player = Player(clip, PlayOptions(backend="flow", device="cpu", mpv_options=HEADLESS))

@@ -330,6 +330,8 @@ class FrameProducer:
         self._error: BaseException | None = None
         self._restart_cost = 0.0  # seconds from a toggle to its first frame (recent average)
         self._timed_switch = False
+        #: monotonic time of the last seek or toggle (the buffer is refilling after it)
+        self.last_jump = 0.0
         self._waiting_after_restart = True
         self._thread = threading.Thread(target=self._run, name="stsr-producer", daemon=True)
 
@@ -369,6 +371,8 @@ class FrameProducer:
             index = self._cursor + 1 + self.restart_margin() if immediately else self._next
             self._request(index, level)
             self._timed_switch = immediately
+            if immediately:
+                self.last_jump = time.monotonic()
             return index
 
     def switch_to(self, index: int, level: Level) -> None:
@@ -420,6 +424,7 @@ class FrameProducer:
                 return self._last_frame  # past the real end: repeat the last frame up to the declared size
             if not run_start <= index <= upcoming + 2:
                 self._request(index, self._level)  # a seek
+                self.last_jump = time.monotonic()
                 sequential = False
             self._cursor = index
             self._trim()

@@ -398,13 +398,13 @@ class Player:
         with contextlib.suppress(Exception):
             dropped = int(player.frame_drop_count or 0)
             delayed = int(player.vo_delayed_frame_count or 0)
+        if monitor.is_alive():
+            monitor.join(5)  # before terminate: it talks to mpv
         self.producer.cancel()
         self.producer.stop()
+        self.mpv = None
         with contextlib.suppress(Exception):
             player.terminate()
-        if monitor.is_alive():
-            monitor.join(5)
-        self.mpv = None
         stats = self.producer.stats
         return PlayResult(
             frames_produced=stats.produced, frames_late=stats.late,
@@ -511,8 +511,8 @@ class Player:
                 self._good_since = None
                 return
         now = time.monotonic()
-        if now - self._last_change < 1.0 or now - self._started < 1.0:
-            return
+        if now - self._last_change < 1.0 or now - self._started < 1.0 or now - self.producer.last_jump < 1.5:
+            return  # the buffer is still filling after a start, seek, toggle or level change
         speed = 1.0
         with contextlib.suppress(Exception):
             speed = float(player.speed or 1.0)
