@@ -241,6 +241,10 @@ def test_hotkey_takes_effect_within_two_frames_in_real_time(clip: Path) -> None:
     player = Player(clip, PlayOptions(backend="flow", device="cpu", mpv_options=HEADLESS),
                     on_mpv=when_position_passes(0.5, press_then_quit))
     result = player.run()
+    status = player.status_text()
+    for field in ("smoothing on", "backend: flow", "device: cpu", "processing: 90p", "ms per frame", "buffer:",
+                  "frames late:"):
+        assert field in status, status
     assert [on for _, _, on in result.toggles] == [False, True]
     for presented, first, _ in result.toggles:
         # ``presented``: the frame mpv showed when the key arrived; ``first``: the first frame in the new mode.

@@ -101,19 +101,20 @@ def _remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, dst: np.ndar
 
 
 class _CpuFlowPair(PreparedPair):
-    """The flow pair on the CPU in numpy/OpenCV; frames are (3, H, W) float32 planes.
+    """The flow pair on the CPU in numpy/OpenCV; images are (H, W, 3) float32 (channels-last views).
 
-    Flows are kept upsampled to the frame size but in flow-resolution pixels; the
-    scale to frame pixels is folded into the per-timestep ``scaleAdd`` that builds the maps.
+    Results are (3, H, W) tensors over channels-last memory, like ``frame_to_tensor``'s.
+    Flows are kept upsampled to the frame size but in flow-resolution pixels; the scale
+    to frame pixels is folded into the per-timestep ``scaleAdd`` that builds the maps.
     """
 
-    def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor, planes0: np.ndarray, planes1: np.ndarray,
+    def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor, image0: np.ndarray, image1: np.ndarray,
                  flow01: tuple[np.ndarray, np.ndarray], flow10: tuple[np.ndarray, np.ndarray],
                  small01: tuple[np.ndarray, np.ndarray], small10: tuple[np.ndarray, np.ndarray],
                  error0: np.ndarray, error1: np.ndarray, scale: tuple[float, float],
                  grids: tuple[np.ndarray, ...]) -> None:
         self._frame0, self._frame1 = frame0, frame1
-        self._planes0, self._planes1 = planes0, planes1  # (3, H, W) float32 numpy views
+        self._image0, self._image1 = image0, image1  # (H, W, 3) float32
         self._flow01, self._flow10 = flow01, flow10  # x/y planes at (H, W), flow-resolution pixels
         self._small01, self._small10 = small01, small10  # x/y planes at (h, w), flow-resolution pixels
         self._error0, self._error1 = error0, error1  # (h, w) inconsistency in full-resolution pixels
@@ -130,18 +131,15 @@ class _CpuFlowPair(PreparedPair):
         return cv2.resize(weight, (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _frame(self, t: float) -> torch.Tensor:
-        out = np.empty_like(self._planes0)
         map0_x = cv2.scaleAdd(self._flow01[0], -t * self._scale_x, self._grid_x)
         map0_y = cv2.scaleAdd(self._flow01[1], -t * self._scale_y, self._grid_y)
         map1_x = cv2.scaleAdd(self._flow10[0], (t - 1) * self._scale_x, self._grid_x)
         map1_y = cv2.scaleAdd(self._flow10[1], (t - 1) * self._scale_y, self._grid_y)
         weight0 = self._weight(self._error0, self._small01, -t, 1 - t)
         weight1 = self._weight(self._error1, self._small10, t - 1, t)
-        for channel in range(3):
-            warped0 = _remap(self._planes0[channel], map0_x, map0_y)
-            warped1 = _remap(self._planes1[channel], map1_x, map1_y)
-            cv2.blendLinear(warped0, warped1, weight0, weight1, dst=out[channel])
-        return torch.from_numpy(out)
+        warped0 = _remap(self._image0, map0_x, map0_y)
+        warped1 = _remap(self._image1, map1_x, map1_y)
+        return torch.from_numpy(cv2.blendLinear(warped0, warped1, weight0, weight1)).permute(2, 0, 1)
 
     def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
         results = []
@@ -220,32 +218,26 @@ class FlowInterpolator(Interpolator):
 
     # -- CPU path (OpenCV) --------------------------------------------------------------------
 
-    def _planes_and_gray(self, frame: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(3, H, W) float32 planes (a view when possible) and the luma at flow resolution, cached."""
+    def _image_and_gray(self, frame: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(H, W, 3) float32 image (a view of channels-last memory when possible) and the luma at flow
+        resolution, cached per frame."""
         key = id(frame)
         cached = self._cpu_cache.get(key)
         if cached is not None and cached[0] is frame:
             return cached[1], cached[2]
         tensor = frame.detach().to("cpu", torch.float32)
-        if not tensor.is_contiguous() and tensor.permute(1, 2, 0).is_contiguous():
-            # Channels-last memory (what frame_to_tensor makes): split with OpenCV, much faster than torch here.
-            interleaved = tensor.permute(1, 2, 0).numpy()
-            planes = np.empty(tuple(tensor.shape), np.float32)
-            for channel in range(3):
-                cv2.extractChannel(interleaved, channel, dst=planes[channel])
-        else:
-            planes = tensor.contiguous().numpy()
-        height, width = planes.shape[1:]
+        interleaved = tensor.permute(1, 2, 0)
+        # Channels-last memory (what frame_to_tensor makes) is used without a copy.
+        image = interleaved.numpy() if interleaved.is_contiguous() else cv2.merge(list(tensor.contiguous().numpy()))
+        height, width = image.shape[:2]
         flow_height = min(self.flow_height, height)
         size = (max(8, round(width * flow_height / height)), flow_height)
-        small = [plane if size == (width, height) else cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
-                 for plane in planes]
-        luma = cv2.scaleAdd(small[2], 0.114 * 255, cv2.addWeighted(small[0], 0.299 * 255, small[1], 0.587 * 255, 0))
-        gray = cv2.convertScaleAbs(luma)
-        self._cpu_cache[key] = (frame, planes, gray)
+        small = image if size == (width, height) else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        gray = cv2.convertScaleAbs(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), alpha=255)  # 0.299 R + 0.587 G + 0.114 B
+        self._cpu_cache[key] = (frame, image, gray)
         while len(self._cpu_cache) > 4:
             self._cpu_cache.pop(next(iter(self._cpu_cache)))
-        return planes, gray
+        return image, gray
 
     def _cpu_grids(self, height: int, width: int, small_height: int, small_width: int) -> tuple[np.ndarray, ...]:
         key = (height, width, small_height, small_width)
@@ -258,9 +250,9 @@ class FlowInterpolator(Interpolator):
         return self._cpu_grids_value
 
     def _prepare_cpu(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
-        planes0, gray0 = self._planes_and_gray(frame0)
-        planes1, gray1 = self._planes_and_gray(frame1)
-        height, width = planes0.shape[1:]
+        image0, gray0 = self._image_and_gray(frame0)
+        image1, gray1 = self._image_and_gray(frame1)
+        height, width = image0.shape[:2]
         small_height, small_width = gray0.shape
         grids = self._cpu_grids(height, width, small_height, small_width)
         small_x, small_y = grids[2], grids[3]
@@ -281,7 +273,7 @@ class FlowInterpolator(Interpolator):
             return (cv2.resize(flow[0], (width, height), interpolation=cv2.INTER_LINEAR),
                     cv2.resize(flow[1], (width, height), interpolation=cv2.INTER_LINEAR))
 
-        return _CpuFlowPair(frame0, frame1, planes0, planes1, upsample(small01), upsample(small10),
+        return _CpuFlowPair(frame0, frame1, image0, image1, upsample(small01), upsample(small10),
                             (small01[0], small01[1]), (small10[0], small10[1]),
                             inconsistency(small01, small10), inconsistency(small10, small01),
                             (scale_x, scale_y), grids)

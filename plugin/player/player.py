@@ -183,11 +183,7 @@ class Player:
         height = options.height or default_height(self.device.type, backend, info.height)
         if height < 16:
             raise InputError(f"--height {height}: too small")
-        if self.device.type == "cpu" and backend == "flow":
-            # The flow path's heavy work is OpenCV; torch only converts frames. Its OpenMP workers, spinning
-            # between those small ops, starve the decoder and mpv on a 2-core machine (measured: 20 ms for a
-            # 160x90 conversion with 2 threads, 0.5 ms with 1).
-            torch.set_num_threads(1)
+        self._torch_threads = torch.get_num_threads()
         self.width, self.height = processing_size(info.width, info.height, min(height, info.height))
         self.rate = options.fps or DEFAULT_RATE
         self._interpolators: dict[Level, Interpolator] = {}
@@ -265,6 +261,12 @@ class Player:
         return [*levels, Level(SOURCE, self.height)]
 
     def _interpolator_for(self, level: Level) -> Interpolator:
+        """The interpolator for ``level`` (called by the producer as each run starts)."""
+        if self.device.type == "cpu":
+            # The flow and source levels' heavy work is OpenCV; torch only converts frames. Its OpenMP workers,
+            # spinning between those small ops, starve the decoder and mpv on a 2-core machine (measured: 20 ms
+            # for a 160x90 conversion with 2 threads, 0.5 ms with 1). Models keep all threads.
+            torch.set_num_threads(1 if level.backend in ("flow", SOURCE) else self._torch_threads)
         if level not in self._interpolators:
             if not level.smooth:
                 interpolator: Interpolator = HoldInterpolator(self.device)
@@ -473,10 +475,10 @@ class Player:
         stats = self.producer.stats
         budget = 1000 / float(self.rate)
         level = self.producer.level
-        interpolator = self._interpolator_for(level)
+        interpolator = self._interpolators.get(level)
         lines = [
             f"stsr: smoothing {'on' if self.smoothing else 'off'}",
-            f"backend: {interpolator.describe()}",
+            f"backend: {interpolator.describe() if interpolator else level.label()}",
             f"device: {self.device}",
             f"processing: {level.height}p (stream {self.width}x{self.height} at {float(self.rate):.3f} fps)",
             f"model: {stats.busy_ms_per_frame:.1f} ms per frame (budget {budget:.1f} ms)",
