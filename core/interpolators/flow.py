@@ -11,6 +11,13 @@ Timestep ``t`` warps frame 0 by ``F_t0 ~ -t * F01`` and frame 1 by
 approximation), and blends them with weights ``(1 - t)`` and ``t`` scaled down where
 the forward/backward flows disagree (occlusion: the pixel is not visible in that
 frame).
+
+On the CPU the same arithmetic runs through OpenCV (``cv2.remap`` on channels-last
+images, ``cv2.blendLinear``), several times faster than ``torch.grid_sample`` there;
+the forward/backward consistency and the blend weights are computed at flow
+resolution and upsampled, since they are as smooth as the flow. That is what lets
+the real-time player (``stsr play``) keep up on two cores. Other devices use the
+torch path.
 """
 
 from __future__ import annotations
