@@ -259,7 +259,17 @@ def plot_scene(records: list[dict[str, Any]], scene_name: str, target: Path) -> 
     figure.tight_layout()
     figure.savefig(target)
     plt.close(figure)
+    _shrink_png(target)
     return target
+
+
+def _shrink_png(path: Path) -> None:
+    """Line plots need few colours: a 64-colour palette keeps the PNG small enough to commit."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def write_outputs(results: Path) -> None:
