@@ -219,6 +219,7 @@ class Player:
         self._status_overlay = False
         self._stop = threading.Event()
         self._end_error: str | None = None
+        self._mpv_errors: list[str] = []
         self._started = 0.0
         self._last_change = 0.0
         self._hold_seconds = 5.0
@@ -319,7 +320,8 @@ class Player:
         settings = self._mpv_settings()
         problem = None
         try:
-            player = mpv.MPV(**{key.replace("-", "_"): value for key, value in settings.items()})
+            player = mpv.MPV(log_handler=self._on_mpv_log, loglevel="error",
+                             **{key.replace("-", "_"): value for key, value in settings.items()})
         except (AttributeError, ValueError, TypeError, SystemError) as error:
             problem = _describe_option_error(error)
         if problem is not None:
@@ -391,8 +393,11 @@ class Player:
             raise error
         if error is not None:
             raise PlayerError(f"frame production failed: {error}")
-        if self._end_error is not None and result.frames_produced == 0:
-            raise PlayerError(f"mpv could not play the stream ({self._end_error})")
+        if self._end_error is not None:
+            detail = "; ".join(self._mpv_errors[-2:]) or self._end_error
+            no_output = "video_out" in detail or "GPU" in detail
+            hint = " (no usable GPU output? try --mpv vo=x11 or --mpv gpu-sw=yes)" if no_output else ""
+            raise PlayerError(f"mpv could not play: {detail}{hint}")
         return result
 
     def _finish(self, player: Any, monitor: threading.Thread) -> PlayResult:
@@ -417,6 +422,13 @@ class Player:
             cpu_seconds=stats.cpu_seconds,
             produced_at_level=dict(stats.produced_at_level or {}),
         )
+
+    def _on_mpv_log(self, level: str, prefix: str, text: str) -> None:
+        """Keep mpv's error lines: the one-line error at the end quotes them."""
+        line = text.strip()
+        if line and level in ("fatal", "error"):
+            self._mpv_errors.append(line)
+            del self._mpv_errors[:-10]
 
     def close(self) -> None:
         """Release the decoder without playing (a Player that is never run)."""
