@@ -462,3 +462,13 @@ def test_install_mpv_script_and_hand_over(tmp_path: Path, capsys: pytest.Capture
     assert arguments[:3] == ["play", str(clip), "--start"]
     assert 1.0 <= float(arguments[3]) < 2.5
     assert "volume=70.000000" in arguments or "volume=70" in arguments
+
+
+def test_a_video_output_that_cannot_open_is_one_line(clip: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":4242")  # no X server there
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert stsr_main(["play", str(clip), "--mpv", "ao=null"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("stsr: error: mpv could not play") and len(error.splitlines()) == 1, error
+    assert stsr_threads() == []
