@@ -92,6 +92,24 @@ class HoldInterpolator(Interpolator):
         return "source frames"
 
 
+def _channels_last(frame: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float CPU tensor -> (H, W, 3) float32 array, without a copy for channels-last memory."""
+    tensor = frame.detach().to("cpu", torch.float32)
+    interleaved = tensor.permute(1, 2, 0)
+    return interleaved.numpy() if interleaved.is_contiguous() else cv2.merge(list(tensor.contiguous().numpy()))
+
+
+def _resized(frame: torch.Tensor, size: tuple[int, int], shrink: bool) -> torch.Tensor:
+    """Resize a (3, H, W) frame to ``size`` = (height, width): OpenCV on the CPU, torch elsewhere."""
+    if frame.device.type == "cpu":
+        interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+        image = cv2.resize(_channels_last(frame), (size[1], size[0]), interpolation=interpolation)
+        return torch.from_numpy(image).permute(2, 0, 1)
+    mode = "area" if shrink else "bilinear"
+    options = {} if shrink else {"align_corners": False}
+    return F.interpolate(frame[None], size=size, mode=mode, **options)[0]
+
+
 class ScaledInterpolator(Interpolator):
     """Runs ``inner`` at a lower processing height and scales its frames back up to the stream size.
 
@@ -112,7 +130,7 @@ class ScaledInterpolator(Interpolator):
             return cached[1]
         height, width = frame.shape[-2:]
         small_width = max(2, round(width * self.height / height / 2) * 2)
-        small = F.interpolate(frame[None], size=(self.height, small_width), mode="area")[0].contiguous()
+        small = _resized(frame, (self.height, small_width), shrink=True)
         self._small[id(frame)] = (frame, small)
         while len(self._small) > 4:
             self._small.pop(next(iter(self._small)))
@@ -120,7 +138,7 @@ class ScaledInterpolator(Interpolator):
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
         inner = self.inner.prepare(self._shrink(frame0), self._shrink(frame1))
-        size = tuple(frame0.shape[-2:])
+        size = (int(frame0.shape[-2]), int(frame0.shape[-1]))
         originals = (frame0, frame1)
 
         class _Pair(PreparedPair):
@@ -131,19 +149,13 @@ class ScaledInterpolator(Interpolator):
                     if t == 0 or t == 1:
                         results.append(originals[int(t)])  # exact endpoints at full size
                     else:
-                        results.append(F.interpolate(frame[None], size=size, mode="bilinear",
-                                                     align_corners=False)[0])
+                        results.append(_resized(frame, size, shrink=False))
                 return results
 
         return _Pair()
 
     def describe(self) -> str:
         return f"{self.inner.describe()} at {self.height}p"
-
-
-def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3) -> one 4:2:0 frame's planes (BT.601, limited range), as mpv is told to read them."""
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
 
 
 #: BT.601 limited range from RGB in [0, 1], with the offset column (cv2.transform)
@@ -157,10 +169,8 @@ def tensor_to_i420(image: torch.Tensor) -> np.ndarray:
     Skips the uint8 RGB frame in between (``tensor_to_frame`` + ``cvtColor`` cost
     three times as much at 540p). Chroma is taken from 2x2 averages of R, G, B.
     """
-    tensor = image.detach().to("cpu", torch.float32)
-    interleaved = tensor.permute(1, 2, 0)
     # Channels-last memory (frame_to_tensor's and the flow backend's frames) is used as it is.
-    rgb = interleaved.numpy() if interleaved.is_contiguous() else cv2.merge(list(tensor.contiguous().numpy()))
+    rgb = _channels_last(image)
     height, width = rgb.shape[:2]
     output = np.empty(height * width * 3 // 2, np.uint8)
     cv2.convertScaleAbs(cv2.transform(rgb, _TO_Y), dst=output[:height * width].reshape(height, width))

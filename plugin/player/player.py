@@ -536,7 +536,10 @@ class Player:
         low = max(2, self.producer.capacity // 8)
         self._over_budget_checks = self._over_budget_checks + 1 if cost > 0.92 * budget else 0
         last = len(self.levels) - 1
-        if self._level_index < last and (buffered < low or self._over_budget_checks >= 4):
+        # An empty buffer right after a start or a change says little (the new level may still be catching up);
+        # after a few seconds it means the level does not keep up, whatever the cost figure says.
+        settled = now - max(self._last_change, self._started, self.producer.last_jump) >= 3.0
+        if self._level_index < last and ((settled and buffered < low) or self._over_budget_checks >= 4):
             if self.changes and self.changes[-1].reason.startswith("headroom") and \
                     now - self._started - self.changes[-1].at < 3 * self._hold_seconds:
                 self._hold_seconds = min(120.0, self._hold_seconds * 2)  # the step up did not last: wait longer
