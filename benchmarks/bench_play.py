@@ -68,16 +68,22 @@ def play_once(clip: Path, backend: str, height: int, seconds: float, adaptive: b
     position = {"value": 0.0}
 
     def hook(mpv) -> None:
+        done = threading.Event()
+
+        def observe(name: str, value: object) -> None:
+            if name == "time-pos" and value is not None:
+                position["value"] = float(value)
+                if position["value"] >= seconds - 0.1:
+                    done.set()
+            elif name == "eof-reached" and value:
+                done.set()
+
         def watch() -> None:
-            deadline = time.monotonic() + seconds + 30
-            while time.monotonic() < deadline:
-                value = mpv.time_pos
-                if value is not None:
-                    position["value"] = float(value)
-                if (value is not None and value >= seconds - 0.1) or mpv.eof_reached:
-                    break
-                time.sleep(0.05)
+            done.wait(seconds + 30)  # (a producer slower than real time stalls mpv; stop anyway)
             mpv.command("quit")
+
+        mpv.observe_property("time-pos", observe)
+        mpv.observe_property("eof-reached", observe)
         threading.Thread(target=watch, daemon=True).start()
 
     player = Player(clip, options, on_mpv=hook)

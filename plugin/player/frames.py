@@ -239,8 +239,10 @@ class SourceFrames:
             self._pull()
         return self.first_time
 
-    def _start_position(self, time: Fraction, pairs: bool) -> int | None:
-        """Index into the history of the frame a run for ``time`` starts at, or None if not covered."""
+    def _start_position(self, time: Fraction, pairs: bool, context: int = 0) -> int | None:
+        """Index into the history of the frame a run for ``time`` starts at, or None if not covered.
+
+        ``context`` more frames before it are included (multi-frame schedules look back)."""
         if not self._history or self._history[0][0].time > time:
             return None
         position = None
@@ -253,29 +255,35 @@ class SourceFrames:
             if position == 0:
                 return None
             position -= 1
+        if context:
+            if position < context and self._history[0][0].time > (self.first_time or 0):
+                return None
+            position = max(0, position - context)
         return position
 
-    def frames_from(self, time: Fraction, pairs: bool) -> Iterator[tuple[DecodedFrame, bool]]:
-        """Frames starting at the last one at or before ``time`` (the first of its pair for ``pairs``)."""
+    def frames_from(self, time: Fraction, pairs: bool, context: int = 0) -> Iterator[tuple[DecodedFrame, bool]]:
+        """Frames starting at the last one at or before ``time`` (the first of its pair for ``pairs``),
+        with ``context`` frames before it."""
         if self.first_time is None and not self._pull():
             return
         assert self.first_time is not None
         time = max(time, self.first_time)
-        if not self._history or not self._history[0][0].time <= time <= self._history[-1][0].time + 1:
-            self._open(time)
+        earliest = time - context / self.source_rate
+        if not self._history or not self._history[0][0].time <= earliest or time > self._history[-1][0].time + 1:
+            self._open(earliest)
             if not self._pull():
                 return
         while self._history[-1][0].time <= time and self._pull():
             pass
-        position = self._start_position(time, pairs)
+        position = self._start_position(time, pairs, context)
         if position is None:
-            if self._history[0][0].time < time:  # the pair's first frame was trimmed: decode again from before it
-                self._open(time - 1 / self.source_rate)
+            if self._history[0][0].time < time:  # the frames before were trimmed: decode again from before them
+                self._open(earliest - 1 / self.source_rate)
                 if not self._pull():
                     return
                 while self._history[-1][0].time <= time and self._pull():
                     pass
-            position = self._start_position(time, pairs) or 0
+            position = self._start_position(time, pairs, context) or 0
         # Follow the history by identity so that trimming during the run cannot shift positions.
         current = self._history[position]
         while True:
@@ -500,7 +508,9 @@ class FrameProducer:
         schedule = self.schedule if level.smooth else "naive"
         started = time.perf_counter()
         first = timed
-        source = self.sources.frames_from(self.timeline.time_of(index), pairs=schedule == "pairs")
+        # Multi-frame schedules (cadence) look at frames around a node: give a restart some frames before.
+        context = 0 if schedule in ("pairs", "naive") else 8
+        source = self.sources.frames_from(self.timeline.time_of(index), pairs=schedule == "pairs", context=context)
         outputs = resample_frames(source, interpolator, self.timeline.rate, schedule, first_index=index,
                                   start=self.timeline.origin)
         try:

@@ -220,6 +220,8 @@ class Player:
         self._stop = threading.Event()
         self._end_error: str | None = None
         self._mpv_errors: list[str] = []
+        #: latest values of observed mpv properties: reading them synchronously could wait behind a frame read
+        self._observed: dict[str, Any] = {}
         self._started = 0.0
         self._last_change = 0.0
         self._hold_seconds = 5.0
@@ -365,6 +367,9 @@ class Player:
                 if reason in (0, 4):  # EOF (only reached without keep-open, i.e. when encoding) or error
                     self._stop.set()
 
+            for name in ("time-pos", "pause", "seeking", "core-idle", "speed", "frame-drop-count",
+                         "vo-delayed-frame-count"):
+                player.observe_property(name, self._observe)
             player.register_key_binding(self.options.toggle_key, self._key(self.toggle))
             player.register_key_binding(self.options.status_key, self._key(self.toggle_status))
             if self._on_mpv is not None:
@@ -401,10 +406,8 @@ class Player:
         return result
 
     def _finish(self, player: Any, monitor: threading.Thread) -> PlayResult:
-        dropped = delayed = 0
-        with contextlib.suppress(Exception):
-            dropped = int(player.frame_drop_count or 0)
-            delayed = int(player.vo_delayed_frame_count or 0)
+        dropped = int(self._observed.get("frame-drop-count") or 0)
+        delayed = int(self._observed.get("vo-delayed-frame-count") or 0)
         if monitor.is_alive():
             monitor.join(5)  # before terminate: it talks to mpv
         self.producer.cancel()
@@ -459,12 +462,14 @@ class Player:
             with contextlib.suppress(Exception):
                 player.command("show-text", text, str(milliseconds))
 
+    def _observe(self, name: str, value: Any) -> None:
+        self._observed[name] = value
+
     def _presented_index(self) -> int:
-        with contextlib.suppress(Exception):
-            position = self.mpv.time_pos if self.mpv is not None else None
-            if position is not None:
-                return math.floor(float(position) * float(self.rate) + 1e-6)
-        return -1
+        position = self._observed.get("time-pos")
+        if position is None:
+            return -1
+        return math.floor(float(position) * float(self.rate) + 1e-6)
 
     def toggle(self) -> None:
         """Smoothing on/off from the next frame on (the timeline stays the same)."""
@@ -520,16 +525,14 @@ class Player:
         player = self.mpv
         if player is None or not self.smoothing or not self.options.adaptive or self.encoding:
             return
-        with contextlib.suppress(Exception):
-            if player.pause or player.seeking or player.core_idle:
-                self._good_since = None
-                return
+        observed = self._observed
+        if observed.get("pause") or observed.get("seeking") or observed.get("core-idle", True):
+            self._good_since = None
+            return
         now = time.monotonic()
         if now - self._last_change < 1.0 or now - self._started < 1.0 or now - self.producer.last_jump < 1.5:
             return  # the buffer is still filling after a start, seek, toggle or level change
-        speed = 1.0
-        with contextlib.suppress(Exception):
-            speed = float(player.speed or 1.0)
+        speed = float(observed.get("speed") or 1.0)
         budget = 1000 / float(self.rate) / speed
         cost = self.producer.stats.busy_ms_per_frame
         buffered = self.producer.buffered()
