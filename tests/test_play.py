@@ -161,8 +161,9 @@ def stsr_threads() -> list[str]:
 
 # -- what mpv presents ---------------------------------------------------------------------------
 
-def test_every_output_frame_arrives_in_order_at_the_declared_rate(clip: Path, tmp_path: Path) -> None:
-    player, result = record(clip, tmp_path / "out.mkv")
+@pytest.mark.parametrize("schedule", ["pairs", "cadence"])
+def test_every_output_frame_arrives_in_order_at_the_declared_rate(clip: Path, tmp_path: Path, schedule: str) -> None:
+    player, result = record(clip, tmp_path / "out.mkv", schedule=schedule)
     frames = recorded_video(tmp_path / "out.mkv")
     expected = reference(player, player.levels[0])
     assert player.timeline.count == len(expected) == 180  # 3.003 s at 59.94

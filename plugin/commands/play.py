@@ -11,7 +11,13 @@ from core.engine import silence_library_logs, target_rate
 from core.errors import InputError
 from core.video import probe
 
-from ..player.player import DEFAULT_STATUS_KEY, DEFAULT_TOGGLE_KEY, PlayOptions, parse_mpv_options
+from ..player.player import (
+    DEFAULT_PLAY_SCHEDULE,
+    DEFAULT_STATUS_KEY,
+    DEFAULT_TOGGLE_KEY,
+    PlayOptions,
+    parse_mpv_options,
+)
 from .convert import add_engine_arguments, options_from_args
 
 
@@ -58,11 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     f"seeking, and hotkeys: {DEFAULT_TOGGLE_KEY} toggles smoothing, {DEFAULT_STATUS_KEY} shows "
                     "the status. The processing height defaults to 540 on a CPU and 720-1080 on CUDA (never "
                     "above the source). When the machine cannot keep up, stsr steps down (lower size, faster "
-                    "backend, source frames) and back up when it can.",
+                    "backend, source frames) and back up when it can. The schedule defaults to pairs here "
+                    "(--schedule cadence costs about twice as much per frame: too slow for real time on a CPU).",
         epilog="examples: stsr play episode.mkv | stsr play ep.mkv --backend flow --height 360 | "
                "stsr play ep.mkv --mpv vo=null --mpv ao=null --mpv o=out.mkv --mpv ovc=ffv1 (record what mpv shows)")
     parser.add_argument("input", help="video file")
     add_engine_arguments(parser)
+    parser.set_defaults(schedule=DEFAULT_PLAY_SCHEDULE)
     parser.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="start position")
     parser.add_argument("--mpv", action="append", default=[], metavar="KEY=VALUE",
                         help="any mpv option, repeatable (e.g. --mpv fs=yes, --mpv vo=null --mpv ao=null)")

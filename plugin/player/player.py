@@ -53,6 +53,8 @@ SPEED_ORDER = ("gmfss_union", "rife", "flow")
 #: processing heights tried when stepping down
 STEP_HEIGHTS = (1080, 720, 540, 360, 270)
 DEFAULT_TOGGLE_KEY = "b"
+#: pairs keeps up in real time on a CPU; cadence (convert's default) costs about twice as much per frame
+DEFAULT_PLAY_SCHEDULE = "pairs"
 DEFAULT_STATUS_KEY = "B"
 PROTOCOL = "stsr"
 
@@ -71,7 +73,7 @@ class PlayOptions:
     fps: Fraction | None = None
     device: str = "auto"
     start: float = 0.0
-    schedule: str = "pairs"
+    schedule: str = DEFAULT_PLAY_SCHEDULE
     scene_detect: bool = True
     #: extra mpv options, applied last (they win)
     mpv_options: list[tuple[str, str]] = field(default_factory=list)
