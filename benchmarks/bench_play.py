@@ -105,6 +105,8 @@ def play_once(clip: Path, backend: str, height: int, seconds: float, adaptive: b
         "cores": cpu / wall,
         "load": os.getloadavg()[0],
         "late": result.frames_late,
+        "late_at": result.late_indices,
+        "changes": [f"{c.at:.1f} s: {c.old} -> {c.new} ({c.reason})" for c in result.changes],
         "dropped": result.mpv_dropped + result.mpv_delayed,
         "step_downs": result.step_downs,
         "final": final,
@@ -128,7 +130,12 @@ def main() -> int:
         backend, height = parts[0], int(parts[1])
         adaptive = not (len(parts) > 2 and parts[2] == "fixed")
         print(f"playing {config} ...", file=sys.stderr)
-        rows.append(play_once(clip, backend, height, args.seconds, adaptive))
+        row = play_once(clip, backend, height, args.seconds, adaptive)
+        rows.append(row)
+        for change in row["changes"]:
+            print(f"  {change}", file=sys.stderr)
+        if row["late_at"]:
+            print(f"  late frames at output indices: {row['late_at'][:40]}", file=sys.stderr)
     print(f"\n`stsr play` real time, {args.seconds:g} s of {width}x{args.source_height} h264 at 23.976 fps "
           f"-> 59.94 fps, headless (vo=null, ao=null), CPU\n")
     print("| config | played s | producer fps | ms/frame (wall) | ms/frame (producer CPU) | whole process, cores | "

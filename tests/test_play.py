@@ -319,6 +319,34 @@ def test_too_slow_steps_down_and_playback_keeps_time(clip: Path) -> None:
     assert recent[-1][1] - recent[0][1] >= 0.6 * (recent[-1][0] - recent[0][0])
 
 
+class _WarmingUpInterpolator(Interpolator):
+    """Slow for its first calls (like a backend's first allocations and decodes), instant after."""
+
+    name = "warming_up_test"
+
+    def __init__(self, device: torch.device | str = "cpu", **_: object) -> None:
+        super().__init__(device)
+        self.calls = 0
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        self.calls += 1
+        if self.calls <= 8:
+            time.sleep(0.1)  # 8 calls make about 20 output frames in 0.8 s: slower than 59.94 fps
+        return HoldInterpolator().prepare(frame0, frame1)
+
+
+register("warming_up_test", "test only: slow start")(_WarmingUpInterpolator)
+
+
+def test_a_slow_start_is_absorbed_by_the_head_start_and_no_frame_is_late(clip: Path) -> None:
+    player = Player(clip, PlayOptions(backend="warming_up_test", device="cpu", adaptive=False,
+                                      mpv_options=[*HEADLESS, ("keep-open", "no")]))  # ends at end of file
+    result = player.run()
+    assert result.frames_produced >= 170
+    assert result.frames_late == 0, f"late frames at {result.late_indices}"
+    assert result.mpv_dropped == 0
+
+
 def test_end_of_file_keeps_the_window_open_and_seeking_back_plays_again(clip: Path) -> None:
     seen: dict[str, object] = {}
     safety: list[threading.Timer] = []

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -313,6 +313,8 @@ class ProducerStats:
 
     produced: int = 0
     late: int = 0
+    #: output indices of the late frames (the first few hundred), to see where they cluster
+    late_indices: list[int] = field(default_factory=list)
     restarts: int = 0
     busy_ms_per_frame: float = 0.0
     #: total time spent making frames (not waiting for room): produced / busy_seconds = sustainable fps
@@ -339,6 +341,10 @@ class FrameProducer:
         self.schedule = schedule
         self.capacity = capacity
         self.count_late = count_late
+        #: frames made before playback (re)starts at a seek or at the beginning (a head start absorbs warm-up)
+        self.prefill = min(24, capacity // 2)
+        #: longest wait for that head start (a slow backend starts anyway and steps down)
+        self.prefill_timeout = 2.0
         self.stats = ProducerStats(produced_at_level={})
         self._level = level
         self._frames: dict[int, np.ndarray] = {}
@@ -451,6 +457,7 @@ class FrameProducer:
                 self._request(index, self._level)  # a seek
                 self.last_jump = time.monotonic()
                 sequential = False
+            starting = self._cursor < 0 or not sequential
             self._cursor = index
             self._trim()
             waited = False
@@ -461,10 +468,26 @@ class FrameProducer:
                     return self._last_frame
                 waited = True
                 self._cond.wait(0.1)
+            if starting:
+                # Playback (re)starts here: let the producer get a head start, or its warm-up
+                # (first decodes, allocations) makes the next frames late.
+                self._wait_for_head_start(index)
+                waited = False
             if waited and sequential and self.count_late and not self._waiting_after_restart:
                 self.stats.late += 1
+                if len(self.stats.late_indices) < 500:
+                    self.stats.late_indices.append(index)
             self._waiting_after_restart = False
             return self._frames[index]
+
+    def _wait_for_head_start(self, index: int) -> None:
+        """Wait (bounded) until ``prefill`` frames from ``index`` on are ready, the run ends, or it is replaced."""
+        generation = self._generation
+        deadline = time.monotonic() + self.prefill_timeout
+        while (self._next < index + self.prefill and generation == self._generation and self._end is None
+               and not (self._stopped or self._cancelled or self._error is not None)
+               and time.monotonic() < deadline):
+            self._cond.wait(0.05)
 
     def _trim(self) -> None:
         keep_from = self._cursor - 2

@@ -115,6 +115,8 @@ class PlayResult:
     busy_seconds: float
     cpu_seconds: float
     produced_at_level: dict[str, int]
+    #: output indices of late frames (the first few hundred)
+    late_indices: list[int] = field(default_factory=list)
 
     @property
     def step_downs(self) -> int:
@@ -426,6 +428,7 @@ class Player:
             busy_ms_per_frame=stats.busy_ms_per_frame, busy_seconds=stats.busy_seconds,
             cpu_seconds=stats.cpu_seconds,
             produced_at_level=dict(stats.produced_at_level or {}),
+            late_indices=list(stats.late_indices),
         )
 
     def _on_mpv_log(self, level: str, prefix: str, text: str) -> None:
@@ -544,7 +547,9 @@ class Player:
         # An empty buffer right after a start or a change says little (the new level may still be catching up);
         # after a few seconds it means the level does not keep up, whatever the cost figure says.
         settled = now - max(self._last_change, self._started, self.producer.last_jump) >= 3.0
-        if self._level_index < last and ((settled and buffered < low) or self._over_budget_checks >= 4):
+        # A cost over budget only counts while the buffer is draining: a full one shows the level keeps up.
+        over_budget = self._over_budget_checks >= 4 and buffered < self.producer.capacity // 2
+        if self._level_index < last and ((settled and buffered < low) or over_budget):
             if self.changes and self.changes[-1].reason.startswith("headroom") and \
                     now - self._started - self.changes[-1].at < 3 * self._hold_seconds:
                 self._hold_seconds = min(120.0, self._hold_seconds * 2)  # the step up did not last: wait longer
