@@ -176,6 +176,8 @@ class CadenceNodes(NodeProducer[Any]):
         self._events: dict[int, np.ndarray] = {}
         self._numbers = False
         self._grid: tuple[int, int] | None = None
+        #: (previous drawing, next drawing) of the layers recent nodes were built for, absolute
+        self._recent_layers: dict[tuple[int, int], int] = {}
         self._previous_thumbnail: np.ndarray | None = None
         self._count = 0
         self._next_decision = 0
@@ -252,7 +254,15 @@ class CadenceNodes(NodeProducer[Any]):
             return False
         previous = self._last_drawing(index + self.restart - 1)
         long_hold = (index + self.restart - previous) > self.max_hold
-        return int((ahead & long_hold).sum()) >= self._min_support
+        restarting = ahead & long_hold
+        if self._grid is not None and not self._numbers and restarting.any():
+            # A region that a moving layer's edge has just entered also looks "still, then drawn";
+            # its neighbours give it away (they were drawn recently). A still layer that starts
+            # moving has regions with only still neighbours.
+            recent = ~long_hold & (previous > 0)
+            near_motion = cv2.dilate(recent.reshape(self._grid).astype(np.uint8), np.ones((3, 3), np.uint8))
+            restarting &= ~near_motion.ravel().astype(bool)
+        return int(restarting.sum()) >= self._min_support
 
     def _last_drawing(self, index: int) -> np.ndarray:
         """Per region: the latest frame <= ``index`` with a drawing (0 at the shot start)."""
@@ -308,7 +318,8 @@ class CadenceNodes(NodeProducer[Any]):
         # Only sizeable groups count: small ones are mostly artefacts (a flat area that hides
         # some drawings, an occluded edge, compression noise near the threshold).
         enough = 1.0 if self._numbers else max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
-        major = self._rank_groups(index, groups, enough)
+        major = self._rank_groups(index, groups, enough, self._continuing(index, groups))
+        self._remember_layers(index, major)
         if not any(primary for _, _, primary in major):
             return Weights(((index, 1.0),))
         low = max(first, min(index + key[0] for key, _, _ in major))
@@ -333,8 +344,32 @@ class CadenceNodes(NodeProducer[Any]):
             self._solutions[cache_key] = relative
         return Weights(tuple((k + index, w) for k, w in relative.parts))
 
-    def _rank_groups(self, index: int, groups: dict[tuple[int, int], list[int]], enough: float
-                     ) -> list[tuple[tuple[int, int], list[int], bool]]:
+    def _continuing(self, index: int, groups: dict[tuple[int, int], list[int]]) -> set[tuple[int, int]]:
+        """Groups that continue a layer recent nodes were built for: same drawings, or its next one.
+
+        A layer mostly hidden behind another (a crossing) shows only a few regions, too few to
+        count on their own; that it keeps the rhythm of a layer seen just before is the evidence.
+        """
+        known = self._recent_layers
+        result = set()
+        for key in groups:
+            if key[1] <= 0:
+                continue
+            layer = (index + key[0], index + key[1])
+            if layer in known or any(layer[0] == following and layer[1] - layer[0] == following - previous
+                                     for previous, following in known):
+                result.add(key)
+        return result
+
+    def _remember_layers(self, index: int, major: list[tuple[tuple[int, int], list[int], bool]]) -> None:
+        for key, _, primary in major:
+            if primary and key[1] > 0:
+                self._recent_layers[(index + key[0], index + key[1])] = index
+        for layer in [layer for layer, seen in self._recent_layers.items() if seen < index - self.max_hold]:
+            del self._recent_layers[layer]
+
+    def _rank_groups(self, index: int, groups: dict[tuple[int, int], list[int]], enough: float,
+                     continuing: set[tuple[int, int]] | None = None) -> list[tuple[tuple[int, int], list[int], bool]]:
         """Groups to satisfy, most trustworthy first, each with "primary"; small groups left out.
 
         Primary groups are layers seen moving: a drawing before the node and one after it,
@@ -346,7 +381,9 @@ class CadenceNodes(NodeProducer[Any]):
         entered), a *shot start* as the previous drawing (nothing is known before it). When
         no layer is seen moving, the shot-start groups become primary.
         """
-        large = {key: regions for key, regions in groups.items() if len(regions) >= enough}
+        continuing = continuing or set()
+        large = {key: regions for key, regions in groups.items()
+                 if len(regions) >= enough or (key in continuing and len(regions) >= self.min_patch)}
         moving_keys = [key for key in large if key[1] > 0]
 
         def union_like(key: tuple[int, int]) -> bool:

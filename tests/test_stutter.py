@@ -193,6 +193,47 @@ def test_oracle_scores_match_the_analysis() -> None:
     assert results["reference"].lag == pytest.approx(1.4, abs=0.05)
 
 
+def _oracle_cadence(scene_name: str, width: int, height: int):
+    from benchmarks.stutter.methods import run_schedule
+    from benchmarks.stutter.metrics import measure_oracle, score
+    from benchmarks.stutter.oracle import OracleInterpolator, PoseFrame
+    from benchmarks.stutter.scenes import make_scene
+    from core.schedules_multi import CadenceNodes
+
+    scene = make_scene(scene_name, width, height)
+    frames = [SourceFrame(n, Fraction(n) / scene.rate, PoseFrame.source(scene, n)) for n in range(scene.frames)]
+    keypoints: list[int] = []
+    original = CadenceNodes.weights_for
+
+    def recording(self: CadenceNodes, index: int):
+        keypoints.append(index)
+        return original(self, index)
+
+    CadenceNodes.weights_for = recording  # type: ignore[method-assign]
+    try:
+        produced = run_schedule(frames, OracleInterpolator(), "cadence", Fraction(scene.frames) / scene.rate)
+    finally:
+        CadenceNodes.weights_for = original  # type: ignore[method-assign]
+    return scene, keypoints, score(scene, measure_oracle(scene, produced.times, produced.frames))
+
+
+def test_cadence_makes_nodes_only_where_drawings_are() -> None:
+    """An edge of a moving character entering a region is not a still layer restarting."""
+    scene, keypoints, result = _oracle_cadence("twos_threes", 512, 288)
+    drawn = {n for n in range(1, scene.frames) for character in scene.characters
+             if drawing_time(n, character.holds, character.phase) == n}
+    steady = [k for k in keypoints if 8 <= k <= scene.frames - 8]
+    assert steady and set(steady) <= drawn, f"nodes without a drawing: {sorted(set(steady) - drawn)}"
+    assert result.worst_si <= 0.05
+
+
+@pytest.mark.parametrize("size", [(256, 144), (512, 288)])
+def test_cadence_keeps_a_mostly_hidden_character_on_time(size: tuple[int, int]) -> None:
+    """Crossing: while one character hides the other, the hidden one keeps its rhythm."""
+    _, _, result = _oracle_cadence("crossing", *size)
+    assert result.worst_si <= 0.05 and abs(result.worst_lag) <= 0.05
+
+
 # -- stsr analyze -------------------------------------------------------------------------------
 
 
