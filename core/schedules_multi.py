@@ -350,16 +350,10 @@ class CadenceNodes(NodeProducer[Any]):
         A layer mostly hidden behind another (a crossing) shows only a few regions, too few to
         count on their own; that it keeps the rhythm of a layer seen just before is the evidence.
         """
-        known = self._recent_layers
-        result = set()
-        for key in groups:
-            if key[1] <= 0:
-                continue
-            layer = (index + key[0], index + key[1])
-            if layer in known or any(layer[0] == following and layer[1] - layer[0] == following - previous
-                                     for previous, following in known):
-                result.add(key)
-        return result
+        # The same drawings again, or the next drawing at the same spacing.
+        expected = set(self._recent_layers) | {(following, 2 * following - previous)
+                                               for previous, following in self._recent_layers}
+        return {key for key in groups if key[1] > 0 and (index + key[0], index + key[1]) in expected}
 
     def _remember_layers(self, index: int, major: list[tuple[tuple[int, int], list[int], bool]]) -> None:
         for key, _, primary in major:
@@ -369,7 +363,7 @@ class CadenceNodes(NodeProducer[Any]):
             del self._recent_layers[layer]
 
     def _rank_groups(self, index: int, groups: dict[tuple[int, int], list[int]], enough: float,
-                     continuing: set[tuple[int, int]] | None = None) -> list[tuple[tuple[int, int], list[int], bool]]:
+                     continuing: set[tuple[int, int]]) -> list[tuple[tuple[int, int], list[int], bool]]:
         """Groups to satisfy, most trustworthy first, each with "primary"; small groups left out.
 
         Primary groups are layers seen moving: a drawing before the node and one after it,
@@ -381,7 +375,6 @@ class CadenceNodes(NodeProducer[Any]):
         entered), a *shot start* as the previous drawing (nothing is known before it). When
         no layer is seen moving, the shot-start groups become primary.
         """
-        continuing = continuing or set()
         large = {key: regions for key, regions in groups.items()
                  if len(regions) >= enough or (key in continuing and len(regions) >= self.min_patch)}
         moving_keys = [key for key in large if key[1] > 0]
