@@ -30,9 +30,17 @@ from core.engine import resample_frames, tag_cuts
 from core.interpolators.base import Interpolator, PreparedPair
 from core.interpolators.registry import register
 from core.synthetic import Background, Character, Scene
-from core.video import decode, write_video
+from core.video import decode, probe, write_video
 from plugin.cli import main as stsr_main
-from plugin.player.frames import SOURCE, HoldInterpolator, Level, tensor_to_i420
+from plugin.player.frames import (
+    SOURCE,
+    FrameProducer,
+    HoldInterpolator,
+    Level,
+    SourceFrames,
+    Timeline,
+    tensor_to_i420,
+)
 from plugin.player.player import Player, PlayOptions
 
 pytestmark = pytest.mark.mpv
@@ -250,6 +258,70 @@ def test_hotkey_takes_effect_within_two_frames_in_real_time(clip: Path) -> None:
     for presented, first, _ in result.toggles:
         # ``presented``: the frame mpv showed when the key arrived; ``first``: the first frame in the new mode.
         assert 0 < first - presented <= 2, f"took effect {first - presented} frames after the key"
+
+
+class _GatedInterpolator(Interpolator):
+    """Instant, except that its ``gate_at``-th pair waits for ``gate``: frame production stalls there."""
+
+    name = "gated_test"
+
+    def __init__(self, gate: threading.Event, gate_at: int) -> None:
+        super().__init__("cpu")
+        self.gate, self.gate_at, self.calls = gate, gate_at, 0
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
+        self.calls += 1
+        if self.calls == self.gate_at:
+            self.gate.wait(10)
+        return HoldInterpolator().prepare(frame0, frame1)
+
+
+def test_a_toggle_while_mpv_waits_for_a_frame_still_delivers_that_frame(clip: Path) -> None:
+    """The race that once hung playback: the toggle restarted production after the frame mpv was waiting for."""
+    info = probe(clip)
+    sources = SourceFrames(clip, info.height, scene_detect=False, source_rate=info.frame_rate)
+    timeline = Timeline(Fraction(0), RATE, 180)
+    gate = threading.Event()
+    gated = _GatedInterpolator(gate, gate_at=6)
+    hold = HoldInterpolator()
+    smooth, off = Level("gated_test", info.height), Level(SOURCE, info.height)
+    producer = FrameProducer(sources, timeline, (info.width, info.height),
+                             lambda level: gated if level.smooth else hold, smooth, capacity=8)
+    producer.prefill_timeout = 0.2
+    delivered: dict[int, np.ndarray | None] = {}
+    blocked_at: list[int] = []
+
+    def mpv_reads() -> None:
+        for index in range(40):
+            blocked_at[:] = [index]
+            delivered[index] = producer.frame(index)
+        blocked_at.clear()
+
+    producer.start()
+    reader = threading.Thread(target=mpv_reads, daemon=True)
+    try:
+        reader.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (blocked_at and gated.calls >= 6
+                                                   and blocked_at[0] not in delivered):
+            time.sleep(0.01)
+        time.sleep(0.3)  # the reader now waits for a frame that the stalled run has not made
+        waiting_for = blocked_at[0]
+        assert waiting_for not in delivered
+        first = producer.switch(off, immediately=True)
+        gate.set()
+        reader.join(10)
+        assert not reader.is_alive(), f"the reader still waits for frame {waiting_for} (toggle restarted at {first})"
+    finally:
+        gate.set()
+        producer.cancel()
+        producer.stop()
+        reader.join(5)
+    assert first == waiting_for
+    expected = [tensor_to_i420(output.image) for output in resample_frames(
+        tag_cuts(decode(clip, info.height), False), hold, RATE, "naive")][:40]
+    assert all(delivered[index] is not None for index in range(40))
+    assert all(matches(delivered[index], expected[index]) for index in range(waiting_for, 40))
 
 
 def test_audio_stays_within_one_output_frame_of_the_video(flash_clip: Path, tmp_path: Path) -> None:

@@ -399,7 +399,12 @@ class FrameProducer:
         (a step down or up) the frames already made are kept.
         """
         with self._cond:
-            index = self._cursor + 1 + self.restart_margin() if immediately else self._next
+            if not immediately:
+                index = self._next
+            elif self._cursor >= 0 and self._cursor not in self._frames:
+                index = self._cursor  # mpv is waiting for that frame: it is the first at the new level
+            else:
+                index = self._cursor + 1 + self.restart_margin()
             self._request(index, level)
             self._timed_switch = immediately
             if immediately:
@@ -445,10 +450,7 @@ class FrameProducer:
                 self._trim()
                 return self._frames[index]
             sequential = index == self._cursor + 1
-            if self._restart_to is not None:
-                run_start, upcoming = self._restart_to[0], self._restart_to[0]
-            else:
-                run_start, upcoming = self._run_start, self._next
+            run_start, upcoming = self._coming_run()
             past_end = self._end is not None and self._restart_to is None and index >= self._end
             if past_end and self._last_frame is not None:
                 self._cursor = index
@@ -466,6 +468,9 @@ class FrameProducer:
                     return None
                 if self._end is not None and self._restart_to is None and index >= self._end:
                     return self._last_frame
+                if self._coming_run()[0] > index:
+                    # A toggle or step restarted production after this frame while we waited: make it too.
+                    self._request(index, self._level)
                 waited = True
                 self._cond.wait(0.1)
             if starting:
@@ -479,6 +484,12 @@ class FrameProducer:
                     self.stats.late_indices.append(index)
             self._waiting_after_restart = False
             return self._frames[index]
+
+    def _coming_run(self) -> tuple[int, int]:
+        """(first index, next index) of the run that is making frames now, or of the one requested."""
+        if self._restart_to is not None:
+            return self._restart_to[0], self._restart_to[0]
+        return self._run_start, self._next
 
     def _wait_for_head_start(self, index: int) -> None:
         """Wait (bounded) until ``prefill`` frames from ``index`` on are ready, the run ends, or it is replaced."""

@@ -464,8 +464,10 @@ class Player:
     def _show(self, text: str, milliseconds: int = 2000) -> None:
         player = self.mpv
         if player is not None:
+            # Asynchronous: a key handler runs on mpv's event thread, and a synchronous command there would
+            # wait for mpv's core, which may itself be waiting in a stream read for the next frame.
             with contextlib.suppress(Exception):
-                player.command("show-text", text, str(milliseconds))
+                player.command_async("show-text", text, str(milliseconds))
 
     def _observe(self, name: str, value: Any) -> None:
         self._observed[name] = value
