@@ -13,10 +13,11 @@ tracker's reading). Reads the raw runs the benchmark stores (``RESULTS/raw/*.jso
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+
+from .run import load_records
 
 CYCLE = 5
 
@@ -39,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [m for m in args.methods.split(",") if m]
     print("| scene | method | character | step per phase / mean | SI | SI of the pattern | SI of the rest |")
     print("|---|---|---:|---|---:|---:|---:|")
-    for path in sorted((args.results / "raw").glob("*.json")):
-        record = json.loads(path.read_text())
+    for record in load_records(args.results):
         if record["method"].startswith("oracle") or (wanted and not any(w in record["method"] for w in wanted)):
             continue
         steps = np.array([[np.nan if value is None else value for value in row] for row in record["steps"]])

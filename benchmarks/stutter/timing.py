@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="512x288")
     parser.add_argument("--pairs", type=int, default=8, help="source pairs measured (from frame 8)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="backend option (e.g. time_correction=false)")
+                        help="backend option (e.g. model=wgan)")
     args = parser.parse_args(argv)
     silence_library_logs()
     width, height = (int(v) for v in args.size.split("x"))
