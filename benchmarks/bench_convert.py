@@ -12,9 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.engine import ConvertOptions, convert
-from core.interpolators import available_backends
-from core.sample import make_sample
+from stsr.engine import ConvertOptions, convert
+from stsr.eval.sample import make_sample
+from stsr.interpolators import available_backends
 
 
 def main() -> None:

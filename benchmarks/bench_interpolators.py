@@ -65,11 +65,10 @@ def synthetic_frames(count: int, width: int, height: int) -> list[Any]:
 
 def worker(backend_name: str, rows: int, reps: int, device_name: str) -> dict[str, Any]:
     """Measure one backend at one size in this (fresh) process."""
-    sys.path.insert(0, str(REPO))
     import torch
 
-    from core.device import resolve_device
-    from core.interpolators import create_backend
+    from stsr.device import resolve_device
+    from stsr.interpolators import create_backend
 
     device = resolve_device(device_name)
     backend = create_backend(backend_name, device=device)
@@ -117,12 +116,11 @@ def stage_timings(
     device_name: str, width: int = 960, height: int = 576, reps: int = 2
 ) -> dict[str, tuple[float, float]]:
     """Milliseconds per gmfss_union stage at ``width x height`` (per frame, per pair, per timestep)."""
-    sys.path.insert(0, str(REPO))
     import torch
 
-    from core.archs.gmfss_union.softsplat import softmax_splat
-    from core.device import resolve_device
-    from core.interpolators import create_backend
+    from stsr.archs.gmfss_union.softsplat import softmax_splat
+    from stsr.device import resolve_device
+    from stsr.interpolators import create_backend
 
     device = resolve_device(device_name)
     backend = create_backend("gmfss_union", device=device)
@@ -200,8 +198,7 @@ def main() -> int:
         print(json.dumps(stage_timings(args.device)))
         return 0
 
-    sys.path.insert(0, str(REPO))
-    from core.interpolators import available_backends
+    from stsr.interpolators import available_backends
 
     registered = available_backends()
     backends = [name for name in args.backends.split(",") if name in registered]

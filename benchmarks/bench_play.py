@@ -30,11 +30,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from stsr.eval.synthetic import sample_scene
+from stsr.plugin.player.player import Player, PlayOptions
 
-from core.synthetic import sample_scene  # noqa: E402
-from plugin.player.player import Player, PlayOptions  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_CONFIGS = ["flow:540", "flow:360", "source:540"]
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from core.errors import StsrError
+from stsr.errors import StsrError
 
 from . import commands
 

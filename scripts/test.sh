@@ -5,4 +5,5 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/scripts/setup.sh"
 cd "$repo"
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# pytest (not python -m pytest): the repository root stays off sys.path, so only the installed stsr is importable.
+exec .venv/bin/pytest "$@"

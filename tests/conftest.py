@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -12,10 +12,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.sample import write_clip
-from core.synthetic import Background, Character, Scene
+from stsr.eval.sample import write_clip
+from stsr.eval.synthetic import Background, Character, Scene
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _register_benchmarks_package() -> None:
+    """Make ``benchmarks`` importable without putting the repository root on ``sys.path``.
+
+    With the root on the path, ``import core`` would load a second copy of every stsr
+    class next to the installed ``stsr``; this registers only the benchmarks folder.
+    """
+    if "benchmarks" in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location("benchmarks", REPO / "benchmarks" / "__init__.py",
+                                                  submodule_search_locations=[str(REPO / "benchmarks")])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmarks"] = module
+    spec.loader.exec_module(module)
+
+
+_register_benchmarks_package()
 
 
 def small_scene(frames: int = 24, width: int = 160, height: int = 90, holds: tuple[int, ...] = (2,),
@@ -44,6 +63,5 @@ def make_clip(tmp_path: Path) -> Callable[..., Path]:
 
 def run_stsr(*args: str, timeout: float = 300, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run the real ``stsr`` command line in a subprocess (argument list, no shell)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "plugin.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=env, check=False, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run([sys.executable, "-m", "stsr.plugin.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, check=False, **kwargs)  # type: ignore[call-overload]

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from conftest import run_stsr, small_scene
 
-from core.engine import ConvertOptions, convert
-from core.errors import InputError
-from core.sample import beeps, write_clip
-from core.video import decode, probe
+from stsr.engine import ConvertOptions, convert
+from stsr.errors import InputError
+from stsr.eval.sample import beeps, write_clip
+from stsr.io.video import decode, probe
 
 FLOW = ConvertOptions(backend="flow", device="cpu")
 

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 import torch
 
-from core import weights
-from core.errors import InputError, WeightsError
-from core.interpolators import create_backend
-from core.interpolators.gmfss_union import GMFSSUnionInterpolator
-from core.interpolators.rife import RIFEInterpolator
-from plugin.cli import main as stsr
+from stsr import weights
+from stsr.errors import InputError, WeightsError
+from stsr.interpolators import create_backend
+from stsr.interpolators.gmfss_union import GMFSSUnionInterpolator
+from stsr.interpolators.rife import RIFEInterpolator
+from stsr.plugin.cli import main as stsr
 
 pytestmark = pytest.mark.weights
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

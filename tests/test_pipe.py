@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 from conftest import run_stsr, small_scene
 
-from core.y4m import Y4MHeader, Y4MReader, Y4MWriter, rgb_to_yuv420, yuv420_to_rgb
+from stsr.io.y4m import Y4MHeader, Y4MReader, Y4MWriter, rgb_to_yuv420, yuv420_to_rgb
 
 
 def y4m_bytes(frames: list[np.ndarray], rate: Fraction) -> bytes:

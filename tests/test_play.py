@@ -11,7 +11,6 @@ import ctypes.util
 import itertools
 import json
 import math
-import os
 import signal
 import socket
 import subprocess
@@ -26,22 +25,16 @@ import numpy as np
 import pytest
 import torch
 
-from core.engine import resample_frames, tag_cuts
-from core.interpolators.base import Interpolator, PreparedPair
-from core.interpolators.registry import register
-from core.synthetic import Background, Character, Scene
-from core.video import decode, probe, write_video
-from plugin.cli import main as stsr_main
-from plugin.player.frames import (
-    SOURCE,
-    FrameProducer,
-    HoldInterpolator,
-    Level,
-    SourceFrames,
-    Timeline,
-    tensor_to_i420,
-)
-from plugin.player.player import Player, PlayOptions
+from stsr.engine import resample_frames, tag_cuts
+from stsr.eval.synthetic import Background, Character, Scene
+from stsr.interpolators.adapters import HoldInterpolator
+from stsr.interpolators.base import Interpolator, PreparedPair
+from stsr.interpolators.registry import register
+from stsr.io.color import tensor_to_i420
+from stsr.io.video import decode, probe, write_video
+from stsr.plugin.cli import main as stsr_main
+from stsr.plugin.player.frames import SOURCE, FrameProducer, Level, SourceFrames, Timeline
+from stsr.plugin.player.player import Player, PlayOptions
 
 pytestmark = pytest.mark.mpv
 
@@ -476,10 +469,9 @@ def _wait_for_socket(path: Path, process: subprocess.Popen, timeout: float = 20)
 def test_the_command_quits_cleanly(clip: Path, tmp_path: Path, how: str) -> None:
     ipc = tmp_path / "mpv.sock"
     process = subprocess.Popen(
-        [sys.executable, "-m", "plugin.cli", "play", str(clip), "--backend", "flow", "--mpv", "vo=null",
+        [sys.executable, "-m", "stsr.plugin.cli", "play", str(clip), "--backend", "flow", "--mpv", "vo=null",
          "--mpv", "ao=null", "--mpv", f"input-ipc-server={ipc}", "--mpv", "loop-file=inf"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)})
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         client = _wait_for_socket(ipc, process)
         time.sleep(0.5)

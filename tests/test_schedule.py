@@ -13,8 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from core.schedule import Resampler, SourceFrame, output_frame_count, resample
-from core.synthetic import drawing_time
+from stsr.eval.synthetic import drawing_time
+from stsr.schedules import Resampler, SourceFrame, output_frame_count, resample
 
 NTSC_FILM = Fraction(24000, 1001)
 NTSC_60 = Fraction(60000, 1001)

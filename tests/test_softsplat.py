@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
-from core.archs.gmfss_union.softsplat import forward_splat, softmax_splat
-from core.archs.gmfss_union.warp import backward_warp, metric_warp
+from stsr.archs.gmfss_union.softsplat import forward_splat, softmax_splat
+from stsr.archs.gmfss_union.warp import backward_warp, metric_warp
 
 
 def _shifted(values: torch.Tensor, dx: int, dy: int) -> torch.Tensor:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.analysis import held_fraction, stutter_index, video_motion
-from core.schedule import SCHEDULES, Resampler, SourceFrame
-from core.synthetic import drawing_time
-from core.video import write_video
-from plugin.cli import main as stsr
+from stsr.eval.analysis import held_fraction, stutter_index, video_motion
+from stsr.eval.synthetic import drawing_time
+from stsr.io.video import write_video
+from stsr.plugin.cli import main as stsr
+from stsr.schedules import SCHEDULES, Resampler, SourceFrame
 
 SOURCE = Fraction(24000, 1001)
 OUTPUT = Fraction(60000, 1001)
@@ -198,7 +198,7 @@ def _oracle_cadence(scene_name: str, width: int, height: int):
     from benchmarks.stutter.metrics import measure_oracle, score
     from benchmarks.stutter.oracle import OracleInterpolator, PoseFrame
     from benchmarks.stutter.scenes import make_scene
-    from core.schedules_multi import CadenceNodes
+    from stsr.schedules.cadence import CadenceNodes
 
     scene = make_scene(scene_name, width, height)
     frames = [SourceFrame(n, Fraction(n) / scene.rate, PoseFrame.source(scene, n)) for n in range(scene.frames)]
@@ -274,7 +274,7 @@ def test_stsr_analyze_rejects_a_missing_file(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_schedule_options() -> None:
-    from plugin.commands.convert import add_engine_arguments, options_from_args
+    from stsr.plugin.commands.convert import add_engine_arguments, options_from_args
 
     parser = argparse.ArgumentParser()
     add_engine_arguments(parser)

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from core import synthetic
-from core.engine import ConvertOptions, convert
-from core.interpolators import Interpolator, PreparedPair
-from core.video import decode, write_video
-from plugin.commands.watch import status_text
-from plugin.watch.intake import Inbox, is_temporary_name, parse_patterns
-from plugin.watch.journal import JOURNAL_NAME, Job, JobState, Journal
-from plugin.watch.naming import NAME_MAX, free_output_path, output_name, temporary_path
-from plugin.watch.service import LOG_NAME, WatchService, WatchSettings, describe_failure
+from stsr.eval import synthetic
+from stsr.engine import ConvertOptions, convert
+from stsr.interpolators import Interpolator, PreparedPair
+from stsr.io.video import decode, write_video
+from stsr.plugin.commands.watch import status_text
+from stsr.plugin.watch.intake import Inbox, is_temporary_name, parse_patterns
+from stsr.plugin.watch.journal import JOURNAL_NAME, Job, JobState, Journal
+from stsr.plugin.watch.naming import NAME_MAX, free_output_path, output_name, temporary_path
+from stsr.plugin.watch.service import LOG_NAME, WatchService, WatchSettings, describe_failure
 
 REPO = Path(__file__).resolve().parents[1]
 SETTLE = 0.5
@@ -121,7 +121,7 @@ class ServiceThread:
 
 
 def watch_command(*arguments: str | os.PathLike[str]) -> list[str]:
-    return [sys.executable, "-m", "plugin.cli", "watch", *map(str, arguments)]
+    return [sys.executable, "-m", "stsr.plugin.cli", "watch", *map(str, arguments)]
 
 
 def start_watcher(inbox: Path, outbox: Path, *extra: str, **popen: object) -> subprocess.Popen[str]:
@@ -468,7 +468,7 @@ _SIZE_LIMITED_STSR = (
     "import resource, signal, sys\n"
     "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
     "resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))\n"
-    "from plugin.cli import main\n"
+    "from stsr.plugin.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
 

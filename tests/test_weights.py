@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import weights
-from core.errors import WeightsError
-from plugin.cli import main as stsr
+from stsr import weights
+from stsr.errors import WeightsError
+from stsr.plugin.cli import main as stsr
 
 pytestmark = pytest.mark.weights
 

@@ -20,7 +20,7 @@ from collections import deque
 from fractions import Fraction
 from typing import Any
 
-from core.schedule import Node, NodeProducer, PairMidpointNodes, PairPreparer, SourceFrame
+from stsr.schedules import Node, NodeProducer, PairMidpointNodes, PairPreparer, SourceFrame
 
 
 class BoxedPairNodes(NodeProducer[Any]):

@@ -1,6 +1,6 @@
 """Every method of the comparison, each turning a source clip into uniformly timed output frames.
 
-* stsr schedules (``naive``, ``pairs``, ``cadence``, ...) through :class:`core.schedule.Resampler`;
+* stsr schedules (``naive``, ``pairs``, ``cadence``, ...) through :class:`stsr.schedules.Resampler`;
 * ``dupdrop``: what players and converters do today: drop frames equal to the previous
   one (mean absolute difference under a threshold), interpolate the rest by their timestamps;
 * ``reference``: the published SpatiotemporalResampling schedule, modelled on its ``resample.py``;
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core.schedule import SCHEDULES, Node, NodeProducer, OutputFrame, PairPreparer, Resampler, SourceFrame
+from stsr.schedules import SCHEDULES, Node, NodeProducer, OutputFrame, PairPreparer, Resampler, SourceFrame
 
 from .experiments import EXPERIMENTS, BoxedPairNodes
 

@@ -23,8 +23,8 @@ from typing import Any
 import av
 import numpy as np
 
-from core.analysis import held_fraction, stutter_index
-from core.synthetic import Scene
+from stsr.eval.analysis import held_fraction, stutter_index
+from stsr.eval.synthetic import Scene
 
 #: Euclidean RGB distance under which a pixel has a character's body colour
 COLOR_TOLERANCE = 60.0

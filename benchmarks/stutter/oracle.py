@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from core.synthetic import Scene
+from stsr.eval.synthetic import Scene
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,7 +42,7 @@ class PoseFrame:
         return self._cache["rgb"]
 
     def analysis_image(self) -> np.ndarray:
-        """What :class:`core.schedules_multi.RegionChangeMeter` looks at: the rendered picture."""
+        """What :class:`stsr.schedules.cadence.RegionChangeMeter` looks at: the rendered picture."""
         return self.render()
 
     def poses(self) -> tuple[float, ...]:
@@ -96,7 +96,7 @@ class _OraclePair:
 
 
 class OracleInterpolator:
-    """The :class:`core.interpolators.base.Interpolator` interface over :class:`PoseFrame`."""
+    """The :class:`stsr.interpolators.base.Interpolator` interface over :class:`PoseFrame`."""
 
     name = "oracle"
 

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis import stutter_index
-from core.schedule import SourceFrame
-from core.synthetic import Background, Character, Scene
-from core.video import decode, write_video
+from stsr.eval.analysis import stutter_index
+from stsr.eval.synthetic import Background, Character, Scene
+from stsr.io.video import decode, write_video
+from stsr.schedules import SourceFrame
 
 from .methods import stsr_outputs
 from .scenes import SOURCE_RATE

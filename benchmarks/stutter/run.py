@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from core.engine import ConvertOptions, convert, frame_to_tensor, silence_library_logs, tag_cuts, tensor_to_frame
-from core.interpolators import Interpolator, available_backends, create_backend
-from core.schedule import SCHEDULES, SourceFrame
-from core.synthetic import Scene
-from core.video import VideoWriter, decode, write_video
+from stsr.engine import ConvertOptions, convert, frame_to_tensor, silence_library_logs, tag_cuts, tensor_to_frame
+from stsr.eval.synthetic import Scene
+from stsr.interpolators import Interpolator, available_backends, create_backend
+from stsr.io.video import VideoWriter, decode, write_video
+from stsr.schedules import SCHEDULES, SourceFrame
 
 from .methods import OUTPUT_RATE, Produced, ffmpeg_filter_available, run_ffmpeg, run_schedule
 from .metrics import Score, measure_oracle, measure_pictures, score

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from core.synthetic import Background, Character, Scene
+from stsr.eval.synthetic import Background, Character, Scene
 
 SOURCE_RATE = Fraction(24000, 1001)
 

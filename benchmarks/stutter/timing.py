@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.engine import frame_to_tensor, silence_library_logs, tensor_to_frame
-from core.interpolators import create_backend
-from core.video import decode, write_video
+from stsr.engine import frame_to_tensor, silence_library_logs, tensor_to_frame
+from stsr.interpolators import create_backend
+from stsr.io.video import decode, write_video
 
 from .metrics import Tracker, psnr, yuv420_roundtrip
 from .scenes import make_scene

@@ -1,4 +1,4 @@
-"""Interpolator backends behind one interface (see :mod:`core.interpolators.base`)."""
+"""Interpolator backends behind one interface (see :mod:`stsr.interpolators.base`)."""
 
 from .base import BackendUnavailable, Interpolator, PreparedPair
 from .registry import available_backends, create_backend, default_backend_name, register

@@ -43,7 +43,7 @@ class Interpolator(ABC):
     """A video frame interpolation backend.
 
     Subclasses set ``name`` and register themselves with
-    :func:`core.interpolators.registry.register`.
+    :func:`stsr.interpolators.registry.register`.
     """
 
     name: str = ""

@@ -16,7 +16,8 @@ import torch
 from ..archs.gmfss_union import IFNet
 from ..errors import InputError
 from .base import Interpolator, PreparedPair, Timestep
-from .gmfss_union import (
+from .registry import register
+from .tensors import (
     as_float_timesteps,
     batch_pixels,
     check_frames,
@@ -26,7 +27,6 @@ from .gmfss_union import (
     pick_device,
     to_padded_batch,
 )
-from .registry import register
 
 SCALES = (0.25, 0.5, 1.0, 2.0)
 

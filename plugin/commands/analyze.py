@@ -7,9 +7,9 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from core.analysis import MotionProfile, plot_motion, video_motion
-from core.engine import silence_library_logs
-from core.errors import InputError
+from stsr.engine import silence_library_logs
+from stsr.errors import InputError
+from stsr.eval.analysis import MotionProfile, plot_motion, video_motion
 
 
 def _seconds(text: str) -> Fraction:

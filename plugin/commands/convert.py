@@ -8,9 +8,9 @@ import sys
 import threading
 from fractions import Fraction
 
-from core.engine import DEFAULT_SCHEDULE, ConvertOptions, Progress, convert, parse_rate, silence_library_logs
-from core.errors import InputError
-from core.schedule import SCHEDULES
+from stsr.engine import ConvertOptions, Progress, convert, parse_rate, silence_library_logs
+from stsr.errors import InputError
+from stsr.schedules import DEFAULT_SCHEDULE, SCHEDULES
 
 from ..progress import ProgressBar
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.engine import ConvertOptions, Progress, convert, silence_library_logs
-from core.sample import make_sample
+from stsr.engine import ConvertOptions, Progress, convert, silence_library_logs
+from stsr.eval.sample import make_sample
 
 from ..progress import ProgressBar
 

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from core.errors import InputError
+from stsr.errors import InputError
 
 SCRIPT = Path(__file__).resolve().parents[1] / "mpv" / "stsr-handoff.lua"
 

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import torch
 
-from core.device import resolve_device
-from core.errors import InputError
-from core.interpolators import create_backend
+from stsr.device import resolve_device
+from stsr.errors import InputError
+from stsr.interpolators import create_backend
 
 
 def _timestep(text: str) -> Fraction:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.engine import silence_library_logs
-from core.streams import pipe
+from stsr.engine import silence_library_logs
+from stsr.engine.streams import pipe
 
 from .convert import add_engine_arguments, options_from_args
 

@@ -7,9 +7,9 @@ import signal
 import sys
 import threading
 
-from core.engine import silence_library_logs, target_rate
-from core.errors import InputError
-from core.video import probe
+from stsr.engine import silence_library_logs, target_rate
+from stsr.errors import InputError
+from stsr.io.video import probe
 
 from ..player.player import (
     DEFAULT_PLAY_SCHEDULE,

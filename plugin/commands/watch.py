@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from core.engine import silence_library_logs
-from core.errors import StsrError
+from stsr.engine import silence_library_logs
+from stsr.errors import StsrError
 
 from ..watch.intake import DEFAULT_PATTERNS, parse_patterns
 from ..watch.journal import JOURNAL_NAME, Job, JobState, Journal

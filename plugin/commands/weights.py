@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from core import weights
-from core.errors import WeightsError
+from stsr import weights
+from stsr.errors import WeightsError
 
 
 def _fetch(args: argparse.Namespace) -> int:

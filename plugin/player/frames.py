@@ -7,7 +7,7 @@ a processing height, or the source frame itself (the nearest earlier source fram
 i.e. plain frame repetition at the output rate).
 
 Switching level or jumping elsewhere is a *restart* at an output index: a new
-:func:`core.engine.resample_frames` run that starts at that index. Restarts are
+:func:`stsr.engine.resample_frames` run that starts at that index. Restarts are
 cheap because recent decoded source frames are kept (:class:`SourceFrames`), so a
 toggle or a step-down does not decode the file again; only a seek far away reopens
 the decoder.
@@ -21,20 +21,18 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from core.engine import resample_frames, tag_cuts
-from core.interpolators.base import Interpolator, PreparedPair, Timestep
-from core.pipeline import BackgroundIterator
-from core.video import DecodedFrame, decode
+from stsr.engine import resample_frames, tag_cuts
+from stsr.engine.pipeline import BackgroundIterator
+from stsr.interpolators.base import Interpolator
+from stsr.io.color import tensor_to_i420
+from stsr.io.video import DecodedFrame, decode
 
 log = logging.getLogger(__name__)
 
@@ -71,118 +69,6 @@ class Timeline:
     def index_at(self, time: Fraction) -> int:
         """The output frame shown at ``time`` (the last one that starts at or before it)."""
         return max(0, min(self.count - 1, math.floor((time - self.origin) * self.rate)))
-
-
-class HoldInterpolator(Interpolator):
-    """Smoothing off: between two source frames, show the earlier one until the later one's time."""
-
-    name = SOURCE
-
-    class _Pair(PreparedPair):
-        def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor) -> None:
-            self._frames = (frame0, frame1)
-
-        def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
-            return [self._frames[1] if t >= 1 else self._frames[0] for t in timesteps]
-
-    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
-        return self._Pair(frame0, frame1)
-
-    def describe(self) -> str:
-        return "source frames"
-
-
-def _channels_last(frame: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float CPU tensor -> (H, W, 3) float32 array, without a copy for channels-last memory."""
-    tensor = frame.detach().to("cpu", torch.float32)
-    interleaved = tensor.permute(1, 2, 0)
-    return interleaved.numpy() if interleaved.is_contiguous() else cv2.merge(list(tensor.contiguous().numpy()))
-
-
-def _resized(frame: torch.Tensor, size: tuple[int, int], shrink: bool) -> torch.Tensor:
-    """Resize a (3, H, W) frame to ``size`` = (height, width): OpenCV on the CPU, torch elsewhere."""
-    if frame.device.type == "cpu":
-        interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-        image = cv2.resize(_channels_last(frame), (size[1], size[0]), interpolation=interpolation)
-        return torch.from_numpy(image).permute(2, 0, 1)
-    mode = "area" if shrink else "bilinear"
-    options = {} if shrink else {"align_corners": False}
-    return F.interpolate(frame[None], size=size, mode=mode, **options)[0]
-
-
-class ScaledInterpolator(Interpolator):
-    """Runs ``inner`` at a lower processing height and scales its frames back up to the stream size.
-
-    The stream mpv plays has one fixed frame size, so stepping the processing size
-    down happens here, behind the interpolator interface.
-    """
-
-    def __init__(self, inner: Interpolator, height: int) -> None:
-        super().__init__(inner.device)
-        self.inner = inner
-        self.height = height
-        self.name = inner.name
-        self._small: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def _shrink(self, frame: torch.Tensor) -> torch.Tensor:
-        cached = self._small.get(id(frame))
-        if cached is not None and cached[0] is frame:
-            return cached[1]
-        height, width = frame.shape[-2:]
-        small_width = max(2, round(width * self.height / height / 2) * 2)
-        small = _resized(frame, (self.height, small_width), shrink=True)
-        self._small[id(frame)] = (frame, small)
-        while len(self._small) > 4:
-            self._small.pop(next(iter(self._small)))
-        return small
-
-    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
-        inner = self.inner.prepare(self._shrink(frame0), self._shrink(frame1))
-        size = (int(frame0.shape[-2]), int(frame0.shape[-1]))
-        originals = (frame0, frame1)
-
-        class _Pair(PreparedPair):
-            def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
-                frames = inner.frames_at(timesteps)
-                results = []
-                for t, frame in zip(timesteps, frames, strict=True):
-                    if t == 0 or t == 1:
-                        results.append(originals[int(t)])  # exact endpoints at full size
-                    else:
-                        results.append(_resized(frame, size, shrink=False))
-                return results
-
-        return _Pair()
-
-    def describe(self) -> str:
-        return f"{self.inner.describe()} at {self.height}p"
-
-
-#: BT.601 limited range from RGB in [0, 1], with the offset column (cv2.transform)
-_TO_Y = np.array([[65.481, 128.553, 24.966, 16.0]], np.float32)
-_TO_UV = np.array([[-37.797, -74.203, 112.0, 128.0], [112.0, -93.786, -18.214, 128.0]], np.float32)
-
-
-def tensor_to_i420(image: torch.Tensor) -> np.ndarray:
-    """Float RGB (3, H, W) in [0, 1] -> I420 planes (BT.601, limited range), straight from the floats.
-
-    Skips the uint8 RGB frame in between (``tensor_to_frame`` + ``cvtColor`` cost
-    three times as much at 540p). Chroma is taken from 2x2 averages of R, G, B.
-    """
-    # Channels-last memory (frame_to_tensor's and the flow backend's frames) is used as it is.
-    rgb = _channels_last(image)
-    height, width = rgb.shape[:2]
-    output = np.empty(height * width * 3 // 2, np.uint8)
-    cv2.convertScaleAbs(cv2.transform(rgb, _TO_Y), dst=output[:height * width].reshape(height, width))
-    half = (width // 2, height // 2)
-    # Exactly half size: bilinear samples fall between 2x2 pixels, i.e. their mean (3x cheaper than INTER_AREA).
-    chroma = cv2.transform(cv2.resize(rgb, half, interpolation=cv2.INTER_LINEAR), _TO_UV)
-    size = half[0] * half[1]
-    for channel in range(2):
-        start = height * width + channel * size
-        plane = output[start:start + size].reshape(half[1], half[0])
-        cv2.convertScaleAbs(cv2.extractChannel(chroma, channel), dst=plane)
-    return output
 
 
 class SourceFrames:

@@ -33,16 +33,17 @@ from typing import Any
 
 import torch
 
-from core.device import resolve_device
-from core.engine import DEFAULT_RATE, silence_library_logs
-from core.errors import InputError, StsrError
-from core.interpolators import Interpolator, create_backend
-from core.interpolators.registry import default_backend_name
-from core.schedule import SCHEDULES
-from core.video import probe, processing_size
-from core.y4m import Y4MHeader
+from stsr.device import resolve_device
+from stsr.engine import DEFAULT_RATE, silence_library_logs
+from stsr.errors import InputError, StsrError
+from stsr.interpolators import Interpolator, create_backend
+from stsr.interpolators.adapters import HoldInterpolator, ScaledInterpolator
+from stsr.interpolators.registry import default_backend_name
+from stsr.io.video import probe, processing_size
+from stsr.io.y4m import Y4MHeader
+from stsr.schedules import SCHEDULES
 
-from .frames import SOURCE, FrameProducer, HoldInterpolator, Level, ScaledInterpolator, SourceFrames, Timeline
+from .frames import SOURCE, FrameProducer, Level, SourceFrames, Timeline
 from .mpv_stream import register_fast_stream_protocol
 from .stream import Y4MFrameStream
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 
-from core.y4m import Y4MHeader
+from stsr.io.y4m import Y4MHeader
 
 from .frames import FrameProducer
 from .mpv_stream import RandomAccessSource

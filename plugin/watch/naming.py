@@ -2,7 +2,7 @@
 
 Names are measured in bytes (the file system's NAME_MAX is 255 bytes, and a
 Japanese title takes three per character). The budget leaves room for the
-temporary name that :class:`core.video.AtomicOutput` writes first
+temporary name that :class:`stsr.io.video.AtomicOutput` writes first
 (``.<stem>.stsr-tmp-<pid><ext>``); a stem that does not fit is cut at a character
 boundary and gets a short hash of the full stem, so two long titles that share a
 beginning still get different names.
@@ -86,7 +86,7 @@ def free_output_path(outbox: Path, relative_input: str, rate: Fraction) -> str:
 
 
 def temporary_path(target: Path, pid: int | None = None) -> Path:
-    """Where :class:`core.video.AtomicOutput` writes ``target`` before the rename."""
+    """Where :class:`stsr.io.video.AtomicOutput` writes ``target`` before the rename."""
     return target.with_name(f".{target.stem}.stsr-tmp-{pid or os.getpid()}{target.suffix}")
 
 

@@ -10,7 +10,7 @@ Threads:
   interpolator (one job per device).
 
 Nothing in INBOX is ever written: outputs go to OUTBOX under a temporary name
-and are renamed when complete (:func:`core.engine.convert`), then fsynced before
+and are renamed when complete (:func:`stsr.engine.convert`), then fsynced before
 the journal says "done".
 """
 
@@ -47,10 +47,10 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from core.engine import ConvertOptions, Progress, convert, make_interpolator, target_rate
-from core.errors import StsrError
-from core.interpolators import Interpolator
-from core.video import probe
+from stsr.engine import ConvertOptions, Progress, convert, make_interpolator, target_rate
+from stsr.errors import StsrError
+from stsr.interpolators import Interpolator
+from stsr.io.video import probe
 
 from .intake import (
     DEFAULT_PATTERNS,

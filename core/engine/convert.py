@@ -8,98 +8,25 @@ from and go to.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from .device import resolve_device
-from .errors import InputError
-from .interpolators import Interpolator, create_backend
+from ..errors import InputError
+from ..interpolators import Interpolator
+from ..io.video import AtomicOutput, DecodedFrame, VideoWriter, decode, probe
+from ..schedules import DEFAULT_SCHEDULE, SCHEDULES, output_frame_count
+from .frames import make_interpolator, resample_frames, tag_cuts, tensor_to_frame
 from .pipeline import BackgroundIterator
-from .scenecut import create_detector
-from .schedule import SCHEDULES, OutputFrame, Resampler, SourceFrame, output_frame_count
-from .video import AtomicOutput, DecodedFrame, VideoWriter, decode, probe
+from .rates import target_rate
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RATE = Fraction(60000, 1001)
-#: what ``stsr convert`` resamples with unless told otherwise (see core.schedules_multi; "pairs" is the published one)
-DEFAULT_SCHEDULE = "cadence"
-
-
-def parse_rate(text: str) -> Fraction:
-    """Parse ``60000/1001``, ``59.94``, ``120``; reject zero, negative and garbage with one line."""
-    try:
-        rate = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"bad frame rate {text!r} (examples: 60000/1001, 59.94, 120)") from None
-    if rate <= 0 or rate > 1000:
-        raise InputError(f"bad frame rate {text!r}: must be above 0 and at most 1000")
-    if rate.denominator > 1 and "/" not in text:
-        # 59.94 and 29.97 mean the NTSC rates.
-        for ntsc in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001),
-                     Fraction(120000, 1001), Fraction(48000, 1001)):
-            if abs(rate - ntsc) < Fraction(1, 100):
-                return ntsc
-    return rate
-
-
-def target_rate(source_rate: Fraction, fps: Fraction | None, times: int | None) -> Fraction:
-    """``--times N`` is the reference's rate, ``source / 2 * N``; otherwise ``--fps``."""
-    if times is not None:
-        if times < 1:
-            raise InputError("--times must be at least 1")
-        return source_rate / 2 * times
-    return fps or DEFAULT_RATE
-
-
-def frame_to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (H, W, 3) -> float32 (3, H, W) in [0, 1] on ``device``."""
-    tensor = torch.from_numpy(rgb).to(device, non_blocking=True)
-    return tensor.permute(2, 0, 1).float().div_(255.0)
-
-
-def tensor_to_frame(image: torch.Tensor) -> np.ndarray:
-    """float (3, H, W) in [0, 1] -> uint8 (H, W, 3), contiguous, on the CPU."""
-    return image.detach().clamp(0, 1).mul(255.0).round_().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
-
-
-def tag_cuts(frames: Iterable[DecodedFrame], scene_detect: bool) -> Iterator[tuple[DecodedFrame, bool]]:
-    """Pair every decoded frame with "a cut lies before it"."""
-    detector = create_detector(scene_detect)
-    for frame in frames:
-        yield frame, detector.is_cut(frame.rgb)
-
-
-def resample_frames(
-    frames: Iterable[tuple[DecodedFrame, bool]],
-    interpolator: Interpolator,
-    rate: Fraction,
-    schedule: str = "pairs",
-    first_index: int = 0,
-    start: Fraction | None = None,
-) -> Iterator[OutputFrame[torch.Tensor]]:
-    """The model stage: decoded frames (with cut flags) in, output frames (tensors) out."""
-    resampler: Resampler[torch.Tensor] = Resampler(interpolator, rate, schedule, start=start, first_index=first_index)
-    end: Fraction | None = None
-    with torch.inference_mode():
-        for decoded, cut in frames:
-            image = frame_to_tensor(decoded.rgb, interpolator.device)
-            yield from resampler.push(SourceFrame(decoded.index, decoded.time, image, cut))
-            end = decoded.time + decoded.duration
-        if end is not None:
-            yield from resampler.finish(end)
-
 
 @dataclass
 class ConvertOptions:
@@ -143,15 +70,6 @@ class ConvertResult:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-def make_interpolator(backend: str, device: str, options: dict[str, Any] | None = None) -> Interpolator:
-    """Create a backend on the resolved device (CUDA when present for ``auto``)."""
-    try:
-        resolved = resolve_device(device)
-    except ValueError as error:
-        raise InputError(str(error)) from None
-    return create_backend(backend, device=resolved, **(options or {}))
 
 
 def convert(
@@ -227,9 +145,3 @@ def convert(
     return ConvertResult(target, written, rate, time.monotonic() - started, interpolator.describe(), width, height)
 
 
-def silence_library_logs() -> None:
-    """FFmpeg's own log lines are noise for users: its errors reach them as one-line exceptions."""
-    with contextlib.suppress(Exception):
-        import av.logging
-
-        av.logging.set_level(av.logging.PANIC)

@@ -10,8 +10,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..io.video import AtomicOutput
 from .synthetic import sample_scene
-from .video import AtomicOutput
 
 
 def beeps(times: Sequence[float], duration: float, sample_rate: int = 48000, length: float = 0.05,

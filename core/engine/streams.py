@@ -9,12 +9,14 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .engine import make_interpolator, resample_frames, tag_cuts, target_rate, tensor_to_frame
-from .errors import InputError
-from .interpolators import Interpolator
+from ..errors import InputError
+from ..interpolators import Interpolator
+from ..io.video import DecodedFrame
+from ..io.y4m import Y4MHeader, Y4MReader, Y4MWriter
+from ..schedules import DEFAULT_SCHEDULE
+from .frames import make_interpolator, resample_frames, tag_cuts, tensor_to_frame
 from .pipeline import BackgroundIterator
-from .video import DecodedFrame
-from .y4m import Y4MHeader, Y4MReader, Y4MWriter
+from .rates import target_rate
 
 
 def timed_frames(frames: Iterable[np.ndarray], rate: Fraction) -> Iterator[DecodedFrame]:
@@ -31,7 +33,7 @@ def pipe(
     times: int | None = None,
     backend: str = "auto",
     device: str = "auto",
-    schedule: str = "pairs",
+    schedule: str = DEFAULT_SCHEDULE,
     scene_detect: bool = True,
     backend_options: dict | None = None,
     interpolator: Interpolator | None = None,

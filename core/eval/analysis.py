@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .video import decode, probe
+from ..io.video import decode, probe
 
 #: a step under this share of the median step counts as held
 HELD_SHARE = 0.25

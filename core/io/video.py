@@ -24,7 +24,7 @@ import av
 import av.error
 import numpy as np
 
-from .errors import InputError, StsrError
+from ..errors import InputError, StsrError
 
 log = logging.getLogger(__name__)
 

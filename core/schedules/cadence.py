@@ -17,7 +17,7 @@ node in which every layer is at the pose of that time: the weights ``w_i`` of a
 few nearby source frames solve ``sum_i w_i * drawing_r(i) = target_r`` for every
 region group ``r`` (``w >= 0``, ``sum w = 1``), and an interpolator chain turns the
 weights into a picture (``VFI(a, b, t)`` moves every layer to ``(1 - t) a + t b``).
-The :class:`~core.schedule.UniformUpsampler` then interpolates between nodes
+The :class:`~stsr.schedules.upsample.UniformUpsampler` then interpolates between nodes
 at uniform output times, as for pairs.
 
 What that gives: one rhythm (ones, twos, threes, fours, 2-3) needs no solving at
@@ -26,7 +26,7 @@ every original frame); two characters on different rhythms, or a character on
 twos over a pan on ones, get nodes that are one or two interpolations deep. Every
 layer is on time (no lag) and moves at constant speed between its drawings.
 
-Generic over the frame type like :mod:`core.schedule`: the change detector takes
+Generic over the frame type like :mod:`stsr.schedules`: the change detector takes
 ``torch`` tensors, numpy images, objects with an ``analysis_image()`` method, or
 plain numbers (one region each, for tests). Streaming with a fixed lookahead of
 :attr:`CadenceNodes.lookahead` frames; nodes never span a cut (one producer shot
@@ -47,7 +47,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .schedule import SCHEDULES, Node, NodeProducer, PairPreparer, SourceFrame
+from .base import Node, NodeProducer, PairPreparer, SourceFrame
 
 
 @dataclass
@@ -617,7 +617,5 @@ def _compromise(index: int, candidates: list[int], groups: Sequence[tuple], impo
                 best = (score, Weights(parts))
     return best[1]
 
-
-SCHEDULES.setdefault("cadence", CadenceNodes)
 
 __all__ = ["CadenceNodes", "RegionChangeMeter", "Weights"]

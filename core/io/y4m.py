@@ -15,7 +15,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 _MAGIC = b"YUV4MPEG2"
 _FRAME = b"FRAME"

@@ -1,0 +1,1 @@
+"""Measuring stsr: motion analysis, synthetic anime scenes with ground truth, the demo sample."""

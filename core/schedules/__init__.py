@@ -1,0 +1,32 @@
+"""Resampling schedules: which frames are interpolated, at which exact output times.
+
+Stage 1 (a :class:`NodeProducer`: ``naive``, ``pairs``, ``cadence``) turns source frames
+into timed nodes; stage 2 (:class:`UniformUpsampler`) interpolates between nodes at
+exactly uniform output times. :class:`Resampler` runs both with scene cuts.
+Imports go one way: ``base`` <- producers <- ``registry`` <- ``upsample``.
+"""
+
+from .base import Node, NodeProducer, OutputFrame, PairPreparer, SourceFrame
+from .cadence import CadenceNodes, RegionChangeMeter
+from .naive import NaiveNodes
+from .pairs import PairMidpointNodes
+from .registry import DEFAULT_SCHEDULE, SCHEDULES
+from .upsample import Resampler, UniformUpsampler, output_frame_count, resample
+
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "SCHEDULES",
+    "CadenceNodes",
+    "NaiveNodes",
+    "Node",
+    "NodeProducer",
+    "OutputFrame",
+    "PairMidpointNodes",
+    "PairPreparer",
+    "RegionChangeMeter",
+    "Resampler",
+    "SourceFrame",
+    "UniformUpsampler",
+    "output_frame_count",
+    "resample",
+]
