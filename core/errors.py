@@ -11,3 +11,15 @@ class InputError(StsrError):
 
 class WeightsError(StsrError):
     """Missing, truncated or wrong model weights; the message names the file and the fix."""
+
+
+class Cancelled(Exception):  # noqa: N818 - a state, not an error
+    """A job stopped on request (Ctrl-C, SIGTERM, a stop event): nothing was left behind.
+
+    Its own exception rather than :class:`KeyboardInterrupt`, so that library users
+    can tell "I asked it to stop" from a real Ctrl-C in their own program.
+    """
+
+
+class StageStuck(StsrError):
+    """A background stage of an earlier job is still running, so a new job would share its state."""

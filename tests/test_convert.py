@@ -15,8 +15,9 @@ import pytest
 from conftest import run_stsr, small_scene
 
 from stsr.engine import ConvertOptions, convert
-from stsr.errors import InputError
+from stsr.errors import Cancelled, InputError
 from stsr.eval.sample import beeps, write_clip
+from stsr.interpolators import create_backend
 from stsr.io.video import decode, probe
 
 FLOW = ConvertOptions(backend="flow", device="cpu")
@@ -143,7 +144,7 @@ def test_interrupted_conversion_leaves_no_file(make_clip, tmp_path: Path) -> Non
         if state.done == 150:
             stop.set()
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Cancelled):
         convert(source, target, FLOW, progress=progress, stop=stop)
     assert any(seen_temporary)  # it was written under a temporary name
     assert not target.exists()
@@ -257,3 +258,51 @@ def test_cli_convert_prints_summary(make_clip, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "60 frames at 60000/1001 fps" in result.stderr
     assert probe(target).frame_count == 60
+
+
+def test_cancel_waits_for_a_model_pass_in_progress(make_clip, tmp_path: Path) -> None:
+    """No thread outlives its job: convert returns only after a model pass that was running has ended."""
+    entered, release = threading.Event(), threading.Event()
+    pass_ended = threading.Event()
+    flow = create_backend("flow", device="cpu")
+
+    class SlowOnce:
+        device = flow.device
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def prepare(self, a, b):
+            self.calls += 1
+            if self.calls == 3:
+                entered.set()
+                release.wait(30)  # a long network pass, ended only when the test says so
+                pass_ended.set()
+            return flow.prepare(a, b)
+
+        def describe(self) -> str:
+            return "slow once"
+
+    stop = threading.Event()
+    source = make_clip(frames=24)
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            convert(source, tmp_path / "out.mp4", FLOW, stop=stop, interpolator=SlowOnce())  # type: ignore[arg-type]
+        except BaseException as error:
+            errors.append(error)
+
+    runner = threading.Thread(target=job)
+    runner.start()
+    assert entered.wait(60)
+    stop.set()
+    runner.join(0.5)
+    assert runner.is_alive(), "convert returned while its model stage was still inside a pass"
+    release.set()
+    runner.join(60)
+    assert not runner.is_alive()
+    assert pass_ended.is_set()
+    assert len(errors) == 1 and isinstance(errors[0], Cancelled)
+    assert not [t for t in threading.enumerate() if t.name.startswith("stsr-")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]

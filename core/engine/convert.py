@@ -12,19 +12,19 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
 from ..interpolators import Interpolator
-from ..io.video import AtomicOutput, DecodedFrame, VideoWriter, decode, probe
+from ..io.video import AtomicOutput, VideoWriter, decode, probe
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES, output_frame_count
-from .frames import make_interpolator, resample_frames, tag_cuts, tensor_to_frame
-from .pipeline import BackgroundIterator
+from .frames import make_interpolator, tensor_to_frame
 from .rates import target_rate
+from .stages import JobStages, start_resampling
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ def convert(
     """Convert ``source`` to ``target`` at the target rate; atomic, streaming, interruptible.
 
     ``stop`` (set from another thread or a signal handler) abandons the job: the
-    temporary file is removed and :class:`KeyboardInterrupt` is raised.
+    temporary file is removed, every background stage has ended, and
+    :class:`~stsr.errors.Cancelled` is raised. The job never sets ``stop`` itself.
     """
     options = options or ConvertOptions()
     if options.schedule not in SCHEDULES:
@@ -96,33 +97,17 @@ def convert(
     rate = target_rate(info.frame_rate, options.fps, options.times)
     if interpolator is None:
         interpolator = make_interpolator(options.backend, options.device, options.backend_options)
-    stop = stop or threading.Event()
     started = time.monotonic()
-
-    decoded = BackgroundIterator(tag_cuts(decode(source, options.height), options.scene_detect), 6, "decode", stop)
-    # Check "fewer than 2 frames" before creating any output.
-    first_two: list[tuple[DecodedFrame, bool]] = []
-    for item in decoded:
-        first_two.append(item)
-        if len(first_two) == 2:
-            break
-    if len(first_two) < 2:
-        decoded.close()
-        count = "no frames" if not first_two else "only one frame"
-        raise InputError(f"{source}: {count}; need at least 2 to interpolate")
-    height, width = first_two[0][0].rgb.shape[:2]
-    start = first_two[0][0].time
-    end_estimate = start + (info.duration or Fraction(info.frame_count) / info.frame_rate)
-    total = output_frame_count(start, end_estimate, rate)
-
-    def all_frames() -> Iterator[tuple[DecodedFrame, bool]]:
-        yield from first_two
-        yield from decoded
-
-    outputs = BackgroundIterator(resample_frames(all_frames(), interpolator, rate, options.schedule), 8,
-                                 "model", stop)
     written = 0
-    try:
+    with JobStages(stop) as stages:
+        head, outputs = start_resampling(stages, decode(source, options.height), interpolator, rate,
+                                         options.schedule, options.scene_detect, str(source))
+        if stages.cancelled:
+            raise Cancelled(f"{source}: conversion cancelled")
+        height, width = head[0].rgb.shape[:2]
+        start = head[0].time
+        end_estimate = start + (info.duration or Fraction(info.frame_count) / info.frame_rate)
+        total = output_frame_count(start, end_estimate, rate)
         with atomic:
             writer = VideoWriter(atomic.temporary, rate, width, height, options.codec, copy_from=source)
             try:
@@ -131,17 +116,13 @@ def convert(
                     written += 1
                     if progress is not None:
                         progress(Progress(written, max(total, written), time.monotonic() - started))
-                if stop.is_set():
-                    raise KeyboardInterrupt
+                if stages.cancelled:
+                    raise Cancelled(f"{source}: conversion cancelled")
                 writer.close()
             except BaseException:
                 writer.abort()
                 raise
             atomic.commit()
-    finally:
-        stop.set()
-        outputs.close()
-        decoded.close()
     return ConvertResult(target, written, rate, time.monotonic() - started, interpolator.describe(), width, height)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,13 +23,32 @@ class _Failure:
         self.error = error
 
 
+class _AnyEvent:
+    """Set when any of several events is set: a job's own halt plus its caller's cancel."""
+
+    def __init__(self, events: Sequence[threading.Event]) -> None:
+        self._events = tuple(events)
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self._events)
+
+    def set(self) -> None:
+        self._events[0].set()
+
+
 class BackgroundIterator(Iterator[T]):
-    """Iterate ``source`` in a daemon thread, at most ``maxsize`` items ahead of the consumer."""
+    """Iterate ``source`` in a daemon thread, at most ``maxsize`` items ahead of the consumer.
+
+    ``stop`` is one event or several (the first is the one :meth:`close` sets); the
+    producer stops as soon as any is set.
+    """
 
     def __init__(self, source: Iterable[T], maxsize: int, name: str,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | Sequence[threading.Event] | None = None) -> None:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=maxsize)
-        self._stop = stop or threading.Event()
+        if stop is None:
+            stop = threading.Event()
+        self._stop: threading.Event | _AnyEvent = stop if isinstance(stop, threading.Event) else _AnyEvent(stop)
         self._finished = False
         self._thread = threading.Thread(target=self._run, args=(source,), name=f"stsr-{name}", daemon=True)
         self._thread.start()
@@ -77,8 +96,8 @@ class BackgroundIterator(Iterator[T]):
             raise item.error
         return item  # type: ignore[return-value]
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the producer thread and wait for it (bounded)."""
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Stop the producer thread and wait for it (at most ``timeout`` seconds; None: until it stops)."""
         self._stop.set()
         self._finished = True
         while True:  # unblock a producer waiting on a full queue
@@ -87,6 +106,10 @@ class BackgroundIterator(Iterator[T]):
             except queue.Empty:
                 break
         self._thread.join(timeout)
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
 
     @property
     def buffered(self) -> int:

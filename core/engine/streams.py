@@ -9,14 +9,14 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import Cancelled
 from ..interpolators import Interpolator
 from ..io.video import DecodedFrame
 from ..io.y4m import Y4MHeader, Y4MReader, Y4MWriter
 from ..schedules import DEFAULT_SCHEDULE
-from .frames import make_interpolator, resample_frames, tag_cuts, tensor_to_frame
-from .pipeline import BackgroundIterator
+from .frames import make_interpolator, tensor_to_frame
 from .rates import target_rate
+from .stages import JobStages, start_resampling
 
 
 def timed_frames(frames: Iterable[np.ndarray], rate: Fraction) -> Iterator[DecodedFrame]:
@@ -37,26 +37,25 @@ def pipe(
     scene_detect: bool = True,
     backend_options: dict | None = None,
     interpolator: Interpolator | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Y4M in, resampled Y4M out; returns the number of frames written."""
+    """Y4M in, resampled Y4M out; returns the number of frames written.
+
+    ``stop`` ends the run early (:class:`~stsr.errors.Cancelled`), after every stage has stopped.
+    """
     reader = Y4MReader(source)
     rate = target_rate(reader.header.rate, fps, times)
     interpolator = interpolator or make_interpolator(backend, device, backend_options)
-    stop = threading.Event()
-    decoded = BackgroundIterator(tag_cuts(timed_frames(reader.frames(), reader.header.rate), scene_detect), 6,
-                                 "decode", stop)
-    outputs = BackgroundIterator(resample_frames(decoded, interpolator, rate, schedule), 8, "model", stop)
-    writer = Y4MWriter(sink, Y4MHeader(reader.header.width, reader.header.height, rate))
     written = 0
-    try:
+    with JobStages(stop) as stages:
+        head, outputs = start_resampling(stages, timed_frames(reader.frames(), reader.header.rate), interpolator,
+                                         rate, schedule, scene_detect, "the Y4M input")
+        height, width = head[0].rgb.shape[:2] if head else (reader.header.height, reader.header.width)
+        writer = Y4MWriter(sink, Y4MHeader(width, height, rate))
         for output in outputs:
             writer.write(tensor_to_frame(output.image))
             written += 1
         writer.flush()
-    finally:
-        stop.set()
-        outputs.close()
-        decoded.close()
-    if written == 0:
-        raise InputError("the Y4M input had fewer than 2 frames; nothing to interpolate")
+        if stages.cancelled:
+            raise Cancelled("pipe cancelled")
     return written
