@@ -166,8 +166,7 @@ class FlowInterpolator(Interpolator):
 
     name = "flow"
 
-    def __init__(self, device: torch.device | str = "cpu", preset: str = "medium", flow_height: int = 360,
-                 **_ignored: object) -> None:
+    def __init__(self, device: torch.device | str = "cpu", preset: str = "medium", flow_height: int = 360) -> None:
         super().__init__(device)
         if preset not in _PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}")

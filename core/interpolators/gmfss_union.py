@@ -23,6 +23,7 @@ import torch
 
 from ..archs.gmfss_union import ALIGNMENT, FrameFeatures, GMFSSUnion, PairState
 from ..errors import InputError
+from ..weights import MODELS
 from .base import Interpolator, PreparedPair, Timestep
 from .registry import register
 from .tensors import (
@@ -35,8 +36,6 @@ from .tensors import (
     pick_device,
     to_padded_batch,
 )
-
-MODELS = ("vanillagan", "wgan")
 
 
 def _version(tensor: torch.Tensor) -> int:
@@ -112,7 +111,6 @@ class GMFSSUnionInterpolator(Interpolator):
         max_batch_pixels: int | None = None,
         exact_endpoints: bool = True,
         cache_frames: int = 3,
-        **_ignored: object,
     ) -> None:
         super().__init__(pick_device(device))
         from ..weights import load_gmfss_union

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -40,16 +41,37 @@ def available_backends() -> dict[str, str]:
     return dict(_DESCRIPTIONS)
 
 
-def create_backend(name: str, **options: Any) -> Interpolator:
-    """Construct backend ``name``; unknown names raise :class:`BackendUnavailable`."""
+def _factory(name: str) -> BackendFactory:
     _load_builtin_backends()
-    if name == "auto":
-        name = default_backend_name()
     try:
-        factory = _FACTORIES[name]
+        return _FACTORIES[name]
     except KeyError:
         known = ", ".join(sorted(_FACTORIES))
         raise BackendUnavailable(f"unknown backend {name!r} (choose from: auto, {known})") from None
+
+
+def backend_options(name: str) -> set[str]:
+    """The keyword options backend ``name`` takes (besides ``device``), read from its signature."""
+    if name == "auto":
+        name = default_backend_name()
+    parameters = inspect.signature(_factory(name)).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self", "device"}
+
+
+def create_backend(name: str, **options: Any) -> Interpolator:
+    """Construct backend ``name`` (``auto``: the best one installed) with ``options``.
+
+    Raises:
+        BackendUnavailable: unknown name, missing weights, or an option the backend does not
+            take (refused rather than ignored, so ``--model`` on ``flow`` is never silently dropped).
+    """
+    if name == "auto":
+        name = default_backend_name()
+    factory = _factory(name)
+    unknown = sorted(set(options) - backend_options(name) - {"device"})
+    if unknown:
+        takes = ", ".join(sorted(backend_options(name))) or "none"
+        raise BackendUnavailable(f"backend {name!r} does not take {', '.join(unknown)} (its options: {takes})")
     return factory(**options)
 
 

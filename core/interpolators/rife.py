@@ -82,7 +82,6 @@ class RIFEInterpolator(Interpolator):
         weights_dir: str | None = None,
         max_batch_pixels: int | None = None,
         exact_endpoints: bool = True,
-        **_ignored: object,
     ) -> None:
         super().__init__(pick_device(device))
         from ..weights import load_rife

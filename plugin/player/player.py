@@ -281,7 +281,7 @@ class Player:
             elif level.backend == "flow":
                 # Flow at half the processing height: DIS cost grows with pixels; anime motion is smooth.
                 options = {"preset": "fast", "flow_height": max(90, level.height // 2),
-                           **self.options.backend_options}
+                           **(self.options.backend_options if self.backend == "flow" else {})}
                 interpolator = create_backend("flow", device=self.device, **options)
             else:
                 interpolator = self._backend(level.backend)
