@@ -281,4 +281,5 @@ def test_schedule_options() -> None:
     assert options_from_args(parser.parse_args([])).schedule == "cadence"
     assert options_from_args(parser.parse_args(["--schedule", "pairs"])).schedule == "pairs"
     assert options_from_args(parser.parse_args(["--mode", "naive"])).schedule == "naive"
-    assert options_from_args(parser.parse_args(["--mode", "pairs"])).schedule == "pairs"
+    with pytest.raises(SystemExit):  # --mode takes only resample|naive; schedules go to --schedule
+        parser.parse_args(["--mode", "pairs"])

@@ -11,6 +11,7 @@ from fractions import Fraction
 from stsr.engine import ConvertOptions, Progress, convert, parse_rate, silence_library_logs
 from stsr.errors import InputError
 from stsr.schedules import DEFAULT_SCHEDULE, SCHEDULES
+from stsr.weights import MODELS
 
 from ..progress import ProgressBar
 
@@ -35,10 +36,9 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                              "flow, rife, gmfss_union")
     parser.add_argument("--height", type=int, default=None, metavar="H",
                         help="processing (and output) height; default: the input's")
-    parser.add_argument("--mode", choices=["resample", *sorted(SCHEDULES)], default="resample",
-                        metavar="{resample,naive}",
+    parser.add_argument("--mode", choices=("resample", "naive"), default="resample",
                         help="resample: stsr resampling with --schedule (default); naive: plain interpolation "
-                             "between frames (a schedule name here is the same as --schedule NAME)")
+                             "between frames, for comparison")
     parser.add_argument("--schedule", choices=sorted(name for name in SCHEDULES if name != "naive"),
                         default=DEFAULT_SCHEDULE,
                         help=f"resampling schedule (default {DEFAULT_SCHEDULE}): cadence puts every layer back on its "
@@ -47,28 +47,43 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-scene-detect", dest="scene_detect", action="store_false",
                         help="do not look for scene cuts")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    parser.add_argument("--model", choices=("vanillagan", "wgan"), default=None,
-                        help="gmfss_union weights variant (default vanillagan)")
+    parser.add_argument("--model", choices=MODELS, default=None,
+                        help=f"gmfss_union weights variant (default {MODELS[0]})")
     parser.add_argument("--weights", default=None, metavar="DIR",
                         help="folder with flownet.pkl, rife.pkl, metric.pkl, fusionnet.pkl")
     parser.add_argument("--scale", type=float, default=None,
                         help="gmfss_union flow scale 0.25-1.0 (lower for large inputs)")
 
 
+#: backend keyword options set from the command line: option name -> flag
+BACKEND_FLAGS = {"model": "--model", "weights_dir": "--weights", "scale": "--scale"}
+
+
 def schedule_from_args(args: argparse.Namespace) -> str:
-    """``--mode naive`` (or a schedule name, as before ``--schedule`` existed) wins over ``--schedule``."""
-    mode = getattr(args, "mode", "resample")
-    if mode != "resample":
-        return mode
+    """``--mode naive`` wins over ``--schedule``."""
+    if getattr(args, "mode", "resample") == "naive":
+        return "naive"
     return getattr(args, "schedule", DEFAULT_SCHEDULE)
 
 
+def backend_options_from_args(args: argparse.Namespace) -> dict[str, object]:
+    """``--model``/``--weights``/``--scale`` as backend options; a flag the backend does not take is refused."""
+    from stsr.interpolators import backend_options, default_backend_name
+
+    given = {option: getattr(args, flag.lstrip("-"), None) for option, flag in BACKEND_FLAGS.items()}
+    given = {option: value for option, value in given.items() if value is not None}
+    if given:
+        takes = backend_options(args.backend)
+        refused = [BACKEND_FLAGS[option] for option in given if option not in takes]
+        if refused:
+            backend = args.backend if args.backend != "auto" else f"auto (here: {default_backend_name()})"
+            raise InputError(f"{', '.join(refused)} does not apply to --backend {backend}; it is an option of "
+                             "gmfss_union (--model, --weights, --scale) and rife (--weights, --scale)")
+    return given
+
+
 def options_from_args(args: argparse.Namespace) -> ConvertOptions:
-    backend_options = {}
-    for key, option in (("model", "model"), ("weights", "weights_dir"), ("scale", "scale")):
-        value = getattr(args, key, None)
-        if value is not None:
-            backend_options[option] = value
+    backend_options = backend_options_from_args(args)
     return ConvertOptions(
         fps=args.fps, times=args.times, backend=args.backend, backend_options=backend_options,
         height=args.height, schedule=schedule_from_args(args), scene_detect=args.scene_detect, device=args.device,
