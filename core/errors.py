@@ -9,11 +9,18 @@ class InputError(StsrError):
     """Bad input: missing file, not a video, corrupt stream, too few frames, bad option."""
 
 
+class BackendUnavailable(StsrError):
+    """A backend cannot be constructed: unknown name, missing weights, an option it does not take.
+
+    The message is one line that tells the user what to do.
+    """
+
+
 class WeightsError(StsrError):
     """Missing, truncated or wrong model weights; the message names the file and the fix."""
 
 
-class Cancelled(Exception):  # noqa: N818 - a state, not an error
+class Cancelled(Exception):
     """A job stopped on request (Ctrl-C, SIGTERM, a stop event): nothing was left behind.
 
     Its own exception rather than :class:`KeyboardInterrupt`, so that library users

@@ -18,7 +18,9 @@ from fractions import Fraction
 
 import torch
 
-from ..errors import StsrError
+from ..errors import BackendUnavailable
+
+__all__ = ["BackendUnavailable", "Interpolator", "PreparedPair", "Timestep"]
 
 Timestep = Fraction | float
 
@@ -64,10 +66,3 @@ class Interpolator(ABC):
     def describe(self) -> str:
         """A short human description (backend, device, options) for logs and OSD."""
         return f"{self.name} on {self.device}"
-
-
-class BackendUnavailable(StsrError):
-    """Raised when a backend cannot be constructed (e.g. missing weights).
-
-    The message is one line that tells the user what to do.
-    """
