@@ -15,6 +15,7 @@ warps and splats in float32 where float16 is not precise enough.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -133,6 +134,9 @@ class GMFSSUnionInterpolator(Interpolator):
         self.net = net.eval().requires_grad_(False)
         self._cache: OrderedDict[int, _CachedFrame] = OrderedDict()
         self._cache_frames = max(2, cache_frames)
+        # One backend may serve several jobs (a watch folder, a library user's threads): the cache is
+        # only touched under this lock, and an entry matches only the very tensor object it was made from.
+        self._cache_lock = threading.Lock()
 
     def describe(self) -> str:
         precision = "fp16" if self.dtype == torch.float16 else "fp32"
@@ -140,16 +144,18 @@ class GMFSSUnionInterpolator(Interpolator):
 
     def _frame_features(self, frame: torch.Tensor) -> FrameFeatures:
         key = id(frame)
-        cached = self._cache.get(key)
-        if cached is not None and cached.frame is frame and cached.version == _version(frame):
-            self._cache.move_to_end(key)
-            return cached.features
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached.frame is frame and cached.version == _version(frame):
+                self._cache.move_to_end(key)
+                return cached.features
         image = to_padded_batch(frame, ALIGNMENT, self.device, self.dtype)
         with torch.inference_mode():
             features = self.net.encode_frame(image)
-        self._cache[key] = _CachedFrame(frame, _version(frame), features)
-        while len(self._cache) > self._cache_frames:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[key] = _CachedFrame(frame, _version(frame), features)
+            while len(self._cache) > self._cache_frames:
+                self._cache.popitem(last=False)
         return features
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
