@@ -1,0 +1,67 @@
+"""Join: check every chunk against the plan, encode the final file once, copy the source's streams once.
+
+The final encode is a single :class:`~stsr.io.video.VideoWriter` fed the chunks'
+lossless RGB frames at the plan's exact times, with ``copy_from=source``: the same
+writer, codec settings and audio/subtitle interleaving as a single-process
+``stsr convert``, so the two files differ only if the frames differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+from stsr.engine.chunks import Chunk, ChunkPlan
+from stsr.io.video import VideoWriter
+
+from .render import ChunkError, chunk_path, load_record, read_chunk
+
+
+def check_record(plan: ChunkPlan, plan_id: str, folder: Path, chunk: Chunk) -> bool:
+    """True when a finished chunk of this plan is in ``folder`` (its record and file both present)."""
+    record = load_record(folder, chunk.number)
+    return (record is not None and record.get("plan") == plan_id and record.get("first") == chunk.first
+            and record.get("stop") == chunk.stop and record.get("frames") == chunk.count
+            and chunk_path(folder, chunk.number).is_file())
+
+
+def join_chunks(plan: ChunkPlan, plan_id: str, folder: Path, temporary: Path, codec: str, source: Path,
+                on_frame: Callable[[int], None] | None = None) -> int:
+    """Encode all chunks in order into ``temporary``; raises :class:`ChunkError` naming the first bad chunk."""
+    writer = VideoWriter(temporary, plan.rate, plan.scan.frame_width, plan.scan.frame_height, codec,
+                         copy_from=source)
+    written = 0
+    half_frame = 1 / (2 * plan.rate)
+    try:
+        for chunk in plan.chunks:
+            record = load_record(folder, chunk.number)
+            if record is None or record.get("plan") != plan_id:
+                raise ChunkError(f"chunk {chunk.number}: no finished record for this plan", chunk.number)
+            digest = hashlib.sha256()
+            count = 0
+            for stamp, rgb in read_chunk(chunk_path(folder, chunk.number)):
+                index = chunk.first + count
+                if index >= chunk.stop:
+                    raise ChunkError(f"chunk {chunk.number}: more than its {chunk.count} frames", chunk.number)
+                if abs(stamp - Fraction(index) / plan.rate) > half_frame:
+                    raise ChunkError(f"chunk {chunk.number}: frame at {float(stamp):.4f} s where output {index} "
+                                     f"({float(Fraction(index) / plan.rate):.4f} s) was due", chunk.number)
+                if (rgb.shape[1], rgb.shape[0]) != (plan.scan.frame_width, plan.scan.frame_height):
+                    raise ChunkError(f"chunk {chunk.number}: frame size {rgb.shape[1]}x{rgb.shape[0]}", chunk.number)
+                digest.update(rgb.tobytes())
+                writer.write(rgb, plan.time_of(index))
+                count += 1
+                written += 1
+                if on_frame is not None:
+                    on_frame(written)
+            if count != chunk.count:
+                raise ChunkError(f"chunk {chunk.number}: {count} frames, the plan has {chunk.count}", chunk.number)
+            if digest.hexdigest() != record.get("sha256"):
+                raise ChunkError(f"chunk {chunk.number}: checksum differs from its record", chunk.number)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return written

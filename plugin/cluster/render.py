@@ -1,0 +1,279 @@
+"""Rendering one chunk (no Ray here): decode from a keyframe, resample, write lossless frames.
+
+A worker is handed a :class:`ChunkJob` (the chunk, the source entries from its
+keyframe on, the plan's rate, schedule and timeline origin). It decodes from the
+keyframe by *counting* frames, each decoded frame checked against the plan's time,
+feeds the resampler from the chunk's first source frame with the plan's cut flags,
+and keeps exactly the chunk's output frames.
+
+Chunk files are FFV1 (``bgr0``, lossless for 8-bit RGB) in Matroska, written under
+a temporary name in the shared folder and renamed when complete, next to a small
+JSON record (frames, SHA-256 of the RGB bytes). A worker that dies leaves only a
+temporary file; a retried chunk renames its own, identical, file into place, so
+no frame is ever duplicated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from stsr.engine.chunks import Chunk, SourceEntry, frames_with_plan_cuts
+from stsr.engine.frames import resample_frames, tensor_to_frame
+from stsr.errors import StsrError
+from stsr.interpolators import Interpolator
+from stsr.io.video import DecodedFrame, _open_input, decode, probe, processing_size
+
+#: the chunk file's pixel format: FFV1 stores 8-bit RGB losslessly as bgr0
+CHUNK_PIXELS = "bgr0"
+#: one line per render started (chunk number, host, pid): how tests count renders
+RENDERS_LOG = "renders.log"
+
+
+class ChunkError(StsrError):
+    """A chunk does not match its plan (frame count, timestamps, checksum)."""
+
+    def __init__(self, message: str, chunk: int | None = None) -> None:
+        super().__init__(message)
+        #: the chunk to render again, when the fault is in one chunk's file
+        self.chunk = chunk
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """Everything a worker needs for one chunk (picklable, no pixels)."""
+
+    source: str
+    height: int | None
+    rate: Fraction
+    schedule: str
+    origin: Fraction
+    plan_id: str
+    chunk: Chunk
+    #: source entries from the chunk's keyframe to its last needed frame
+    entries: tuple[SourceEntry, ...]
+    #: number of frames in the whole source (a chunk that reaches it may end the stream)
+    source_frames: int
+    folder: str
+    #: tests only: the first render of this chunk number kills its worker process (os._exit) once
+    crash_chunk: int | None = None
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    number: int
+    frames: int
+    sha256: str
+    seconds: float
+    worker: str
+    path: str
+
+
+def chunk_path(folder: str | Path, number: int) -> Path:
+    return Path(folder) / f"chunk-{number:05d}.mkv"
+
+
+def record_path(folder: str | Path, number: int) -> Path:
+    return Path(folder) / f"chunk-{number:05d}.json"
+
+
+def decode_counting(source: str, height: int | None, entries: Sequence[SourceEntry]) -> Iterator[DecodedFrame]:
+    """The frames of ``entries`` (consecutive, from a keyframe), decoded by seeking to that keyframe.
+
+    Frames are identified by counting from the keyframe, and each one's timestamp must
+    be the plan's; when seeking cannot land on the keyframe (no timestamps, an odd
+    container) decoding starts at the file's start instead, still counting.
+    """
+    first = entries[0]
+    if first.index > 0 and first.keyframe_pts is not None:
+        try:
+            yield from _decode_after_seek(source, height, entries)
+            return
+        except _SeekMissed:
+            pass
+    for frame in decode(source, height):
+        if frame.index < first.index:
+            continue
+        position = frame.index - first.index
+        if position >= len(entries):
+            return
+        _check(frame.time, entries[position])
+        yield frame
+
+
+class _SeekMissed(Exception):
+    """Seeking did not start decoding at the planned keyframe."""
+
+
+def _check(time: Fraction, entry: SourceEntry) -> None:
+    if time != entry.time:
+        raise ChunkError(f"source frame {entry.index}: decoded at {float(time):.6f} s, planned at "
+                         f"{float(entry.time):.6f} s")
+
+
+def _decode_after_seek(source: str, height: int | None, entries: Sequence[SourceEntry]) -> Iterator[DecodedFrame]:
+    info = probe(source)
+    width, out_height = processing_size(info.width, info.height, height)
+    first = entries[0]
+    with _open_input(Path(source)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = stream.time_base or Fraction(1, 1)
+        container.seek(first.keyframe_pts, stream=stream, backward=True, any_frame=False)
+        position = -1
+        last_pts: int | None = None
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                if position < 0:
+                    raise _SeekMissed
+                raise ChunkError(f"source frame {first.index + position + 1} has no timestamp after a seek")
+            if last_pts is not None and frame.pts <= last_pts:
+                continue  # the same monotonic rule as a decode from the start
+            last_pts = frame.pts
+            time = Fraction(frame.pts) * time_base
+            if position < 0:
+                if time < first.time:
+                    continue  # landed on an earlier keyframe: count from ours
+                if time > first.time:
+                    raise _SeekMissed
+            position += 1
+            entry = entries[position]
+            _check(time, entry)
+            rgb = frame.reformat(width=width, height=out_height, format="rgb24").to_ndarray()
+            yield DecodedFrame(entry.index, entry.time, entry.duration, rgb)
+            if position + 1 == len(entries):
+                return
+        if position < 0:
+            raise _SeekMissed
+
+
+class ChunkWriter:
+    """Lossless RGB frames into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index as time)."""
+
+    def __init__(self, path: Path, rate: Fraction, width: int, height: int) -> None:
+        self.path = path
+        self._container = av.open(str(path), mode="w", format="matroska")
+        self._stream = self._container.add_stream("ffv1", rate=rate)
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = CHUNK_PIXELS
+        self._stream.codec_context.time_base = 1 / rate
+        self._stream.time_base = 1 / rate
+
+    def write(self, rgb: np.ndarray, index: int) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=CHUNK_PIXELS)
+        frame.pts = index
+        frame.time_base = self._stream.codec_context.time_base
+        self._container.mux(self._stream.encode(frame))
+
+    def close(self) -> None:
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._container.close()
+
+
+def read_chunk(path: Path) -> Iterator[tuple[Fraction, np.ndarray]]:
+    """A chunk file's frames: (time in seconds as stored, RGB uint8)."""
+    try:
+        with av.open(str(path), mode="r") as container:
+            stream = container.streams.video[0]
+            for frame in container.decode(stream):
+                stamp = Fraction(frame.pts) * frame.time_base if frame.pts is not None else Fraction(-1)
+                yield stamp, frame.to_ndarray(format="rgb24")
+    except av.error.FFmpegError as error:
+        raise ChunkError(f"{path}: unreadable chunk ({error})") from None
+
+
+def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
+    """Render ``job.chunk`` into the shared folder (temporary name, renamed when complete)."""
+    started = time.monotonic()
+    chunk = job.chunk
+    folder = Path(job.folder)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    with open(folder / RENDERS_LOG, "a", encoding="utf-8") as log:
+        log.write(f"{chunk.number} {worker}\n")
+    temporary = folder / f".chunk-{chunk.number:05d}.{uuid.uuid4().hex[:8]}.tmp.mkv"
+    decoded = decode_counting(job.source, job.height, job.entries)
+    fed = (frame for frame in decoded if frame.index >= chunk.source_start)
+    outputs = resample_frames(_bounded(frames_with_plan_cuts(fed, job.entries, job.entries[0].index), job),
+                              interpolator, job.rate, job.schedule, first_index=chunk.render_from, start=job.origin)
+    digest = hashlib.sha256()
+    written = 0
+    writer: ChunkWriter | None = None
+    try:
+        for output in outputs:
+            if output.index < chunk.first:
+                continue
+            expected = chunk.first + written
+            if output.index != expected:
+                raise ChunkError(f"chunk {chunk.number}: output {output.index} where {expected} was due")
+            rgb = tensor_to_frame(output.image)
+            if writer is None:
+                writer = ChunkWriter(temporary, job.rate, rgb.shape[1], rgb.shape[0])
+            writer.write(rgb, output.index)
+            digest.update(rgb.tobytes())
+            written += 1
+            if job.crash_chunk == chunk.number:
+                _crash_once(folder, chunk.number)
+            if written == chunk.count:
+                break
+        if written != chunk.count or writer is None:
+            raise ChunkError(f"chunk {chunk.number}: rendered {written} of {chunk.count} frames")
+        writer.close()
+        os.replace(temporary, chunk_path(folder, chunk.number))
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+    finally:
+        outputs.close()
+    result = ChunkResult(chunk.number, written, digest.hexdigest(), time.monotonic() - started, worker,
+                         str(chunk_path(folder, chunk.number)))
+    record = {**asdict(result), "plan": job.plan_id, "first": chunk.first, "stop": chunk.stop}
+    record_temporary = folder / f".chunk-{chunk.number:05d}.{uuid.uuid4().hex[:8]}.tmp.json"
+    record_temporary.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(record_temporary, record_path(folder, chunk.number))
+    return result
+
+
+def _bounded(frames: Iterable[tuple[DecodedFrame, bool]], job: ChunkJob) -> Iterator[tuple[DecodedFrame, bool]]:
+    """The planned frames; asking for one past them (short of the file's end) means the plan's context is short."""
+    yield from frames
+    if job.chunk.source_stop < job.source_frames:
+        raise ChunkError(f"chunk {job.chunk.number}: the schedule read past frame {job.chunk.source_stop - 1}, "
+                         "the end of the planned lookahead")
+
+
+def _crash_once(folder: Path, number: int) -> None:
+    """Fault injection for tests: die like a lost worker (no clean-up, no exception) the first time."""
+    marker = folder / f".crashed-{number:05d}"
+    try:
+        marker.open("x").close()
+    except FileExistsError:
+        return
+    os._exit(1)
+
+
+def load_record(folder: str | Path, number: int) -> dict | None:
+    """A finished chunk's record, or None when it is missing or unreadable."""
+    try:
+        return json.loads(record_path(folder, number).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
