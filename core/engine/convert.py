@@ -1,9 +1,7 @@
-"""The conversion engine: decode -> cut detection -> resample -> encode, streaming.
+"""``convert``: a video file in, a smooth video file out (decode -> cuts -> resample -> encode, streaming).
 
-Shared by ``stsr convert``, ``stsr pipe``, the watch folder and the player: they
-all turn a stream of :class:`~core.video.DecodedFrame` into uniformly timed
-output frames with :func:`resample_frames`, and differ only in where frames come
-from and go to.
+The stages are wired by :mod:`stsr.engine.stages` (shared with ``pipe``); the
+output is written under a temporary name and renamed only when complete.
 """
 
 from __future__ import annotations
