@@ -106,6 +106,8 @@ class ClusterResult(ConvertResult):
     rendered: int = 0
     reused: int = 0
     workers: int = 0
+    #: starting or joining Ray and starting the actors (model loading overlaps the planning)
+    startup_seconds: float = 0.0
     planning_seconds: float = 0.0
     rendering_seconds: float = 0.0
     joining_seconds: float = 0.0
@@ -182,6 +184,7 @@ def convert_on_cluster(
     try:
         if not workers:  # they load their models while the input is planned
             workers = start_workers(ray, options, cluster)
+        connected = time.monotonic()
         plan = plan_chunks(scan_source(source, options.height, options.scene_detect), rate, options.schedule,
                            cluster.chunk_frames, cluster.prefer_cuts)
         plan_id = plan.identity()
@@ -225,7 +228,8 @@ def convert_on_cluster(
             output=target, frames=written, rate=rate, seconds=joined - started, backend=backend,
             width=plan.scan.frame_width, height=plan.scan.frame_height, chunks=len(plan.chunks),
             rendered=dispatcher.rendered, reused=len(finished), workers=len(workers),
-            planning_seconds=planned - started, rendering_seconds=rendered_at - planned,
+            startup_seconds=connected - started, planning_seconds=planned - connected,
+            rendering_seconds=rendered_at - planned,
             joining_seconds=joined - rendered_at, worker_status=dict(dispatcher.status),
         )
     finally:

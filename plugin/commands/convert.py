@@ -13,6 +13,7 @@ from stsr.errors import InputError
 from stsr.schedules import DEFAULT_SCHEDULE, SCHEDULES
 from stsr.weights import MODELS
 
+from ..cluster.cli import add_cluster_arguments, run_on_cluster, wants_cluster
 from ..progress import ProgressBar
 
 
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     stop = threading.Event()
     install_stop_handlers(stop)
+    if wants_cluster(args):
+        return run_on_cluster(args, options, stop)
     with ProgressBar("converting", unit="frame", enabled=not args.quiet) as bar:
         def on_progress(progress: Progress) -> None:
             bar.update(progress.done, progress.total)
@@ -125,5 +128,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--codec", choices=("h264", "h265", "ffv1"), default="h264", help="video codec")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)
 
