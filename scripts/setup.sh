@@ -26,7 +26,7 @@ stamp="$venv/.stsr-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing torch==2.13.0 and stsr into $venv"
   quietly "${pip[@]}" install "torch==2.13.0"
-  quietly "${pip[@]}" install -e ".[dev]"
+  quietly "${pip[@]}" install -e ".[dev,cluster]"
   touch "$stamp"
 fi
 
