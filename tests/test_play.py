@@ -565,3 +565,142 @@ def test_a_video_output_that_cannot_open_is_one_line(clip: Path, capsys: pytest.
     error = capsys.readouterr().err.strip()
     assert error.startswith("stsr: error: mpv could not play") and len(error.splitlines()) == 1, error
     assert stsr_threads() == []
+
+
+# -- the source's fonts and tracks ---------------------------------------------------------------
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+TONES = {"eng": 440.0, "jpn": 1000.0}  # one audio track per language, each its own tone
+ASS_HEADER = ("[Script Info]\nScriptType: v4.00+\nPlayResX: 160\nPlayResY: 90\n\n[V4+ Styles]\n"
+              "Format: Name, Fontname, Fontsize, PrimaryColour, Alignment\n"
+              "Style: Default,DejaVu Sans,18,&H00FFFFFF,2\n\n[Events]\n"
+              "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
+
+
+@pytest.fixture(scope="module")
+def release_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like an anime release: 3 s of video, English and Japanese audio, ASS subtitles and an attached font."""
+    rate = Fraction(24000, 1001)
+    frames = 72
+    path = tmp_path_factory.mktemp("release") / "release.mkv"
+    font = FONT.read_bytes() if FONT.is_file() else b"\x00\x01\x00\x00not-a-font"
+    with av.open(str(path), "w") as container:
+        container.add_attachment("Release Font.ttf", "font/ttf", font)
+        video = container.add_stream("ffv1", rate=rate)
+        video.width, video.height, video.pix_fmt = 160, 90, "yuv420p"
+        video.time_base = video.codec_context.time_base = 1 / rate
+        audio = {}
+        for language in TONES:
+            stream = container.add_stream("pcm_s16le", rate=SAMPLE_RATE)
+            stream.layout = "mono"
+            stream.metadata["language"] = language
+            stream.time_base = stream.codec_context.time_base = Fraction(1, SAMPLE_RATE)
+            audio[language] = stream
+        subtitles = container.add_stream("ass")
+        subtitles.metadata["language"] = "eng"
+        subtitles.codec_context.extradata = ASS_HEADER.encode()
+        total = math.ceil(frames / rate * SAMPLE_RATE)
+        seconds = np.arange(total) / SAMPLE_RATE
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((90, 160, 3), 40 + index, np.uint8), format="rgb24")
+            frame.pts = index
+            frame.time_base = video.codec_context.time_base
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for language, stream in audio.items():
+            pcm = (0.5 * 32767 * np.sin(2 * np.pi * TONES[language] * seconds)).astype(np.int16)
+            chunk = av.AudioFrame.from_ndarray(pcm[None, :], format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = SAMPLE_RATE, 0, stream.codec_context.time_base
+            for packet in [*stream.encode(chunk), *stream.encode(None)]:
+                container.mux(packet)
+        line = av.Packet(b"0,0,Default,,0,0,0,,stsr subtitle")
+        line.stream, line.pts, line.dts, line.duration, line.time_base = subtitles, 0, 0, 2500, Fraction(1, 1000)
+        container.mux(line)
+        for packet in video.encode(None):
+            container.mux(packet)
+    return path
+
+
+def dominant_frequency(path: Path) -> float:
+    """The strongest frequency of the audio mpv recorded."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        samples = np.concatenate([frame.to_ndarray().reshape(frame.samples, -1)[:, 0].astype(np.float32)
+                                  for frame in container.decode(stream)])
+        rate = stream.rate
+    spectrum = np.abs(np.fft.rfft(samples))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum[1:])) + 1])
+
+
+def test_play_hands_mpv_the_attached_fonts_and_removes_them_after(release_clip: Path, tmp_path: Path) -> None:
+    seen: dict[str, object] = {}
+    loaded_fonts: list[str] = []
+
+    def hook(mpv) -> None:
+        folder = player.fonts_folder
+        assert folder is not None
+        seen["files"] = sorted(file.name for file in folder.iterdir())
+        seen["bytes"] = (folder / "Release Font.ttf").read_bytes()
+        seen["folder"] = folder
+        seen["sub-fonts-dir"] = mpv["sub-fonts-dir"] if "sub-fonts-dir" in mpv.options else None
+        seen["config-dir"] = mpv["config-dir"]
+
+    output = tmp_path / "out.mkv"
+    mpv_options = [*HEADLESS, ("o", str(output)), ("ovc", "ffv1"), ("oac", "pcm_s16le")]
+    player = Player(release_clip, PlayOptions(backend="flow", device="cpu", mpv_options=mpv_options), on_mpv=hook)
+    player.mpv_log_level = "v"
+    keep_errors = player._on_mpv_log
+
+    def on_log(level: str, prefix: str, text: str) -> None:
+        if "font file" in text.lower():
+            loaded_fonts.append(text.strip())
+        keep_errors(level, prefix, text)
+
+    player._on_mpv_log = on_log
+    player.run()
+    folder = seen["folder"]
+    assert isinstance(folder, Path)
+    assert seen["files"] == ["Release Font.ttf"]
+    assert seen["bytes"] == (FONT.read_bytes() if FONT.is_file() else seen["bytes"])
+    if seen["sub-fonts-dir"] is not None:  # mpv 0.36 and later
+        assert seen["sub-fonts-dir"] == str(folder)
+    else:  # mpv 0.35 reads subtitle fonts from <config-dir>/fonts
+        assert seen["config-dir"] == str(folder.parent) and folder.name == "fonts"
+    # libass itself read the font from that folder for the source's subtitles
+    assert any(str(folder / "Release Font.ttf") in line for line in loaded_fonts), loaded_fonts
+    assert not folder.exists() and not folder.parent.exists()
+    assert player.fonts_folder is None
+
+
+def test_a_file_without_subtitles_gets_no_fonts_folder(clip: Path) -> None:
+    player = Player(clip, PlayOptions(backend="flow", device="cpu", mpv_options=HEADLESS))
+    try:
+        player._extract_fonts()
+        assert player.fonts_folder is None
+        assert "sub-fonts-dir" not in player._mpv_settings() and "config-dir" not in player._mpv_settings()
+    finally:
+        player.close()
+
+
+@pytest.mark.parametrize(("languages", "heard"), [(None, "eng"), ("jpn,ja", "jpn")])
+def test_the_audio_language_chosen_is_the_track_played(release_clip: Path, tmp_path: Path,
+                                                       languages: str | None, heard: str) -> None:
+    seen: dict[str, object] = {}
+
+    def hook(mpv) -> None:
+        seen["alang"], seen["slang"] = mpv["alang"], mpv["slang"]
+
+    output = tmp_path / "out.mkv"
+    record(release_clip, output, hook=hook, audio_languages=languages, subtitle_languages="eng,en")
+    assert seen["slang"] == ["eng", "en"]
+    assert seen["alang"] == (languages.split(",") if languages else [])
+    assert dominant_frequency(output) == pytest.approx(TONES[heard], abs=5)
+
+
+def test_alang_and_slang_on_the_command_line_reach_the_player(clip: Path) -> None:
+    from stsr.plugin.cli import build_parser
+    from stsr.plugin.commands.play import play_options_from_args
+
+    args = build_parser().parse_args(["play", str(clip), "--alang", "jpn,ja", "--slang", "eng"])
+    options = play_options_from_args(args)
+    assert (options.audio_languages, options.subtitle_languages) == ("jpn,ja", "eng")

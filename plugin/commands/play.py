@@ -33,6 +33,7 @@ def play_options_from_args(args: argparse.Namespace) -> PlayOptions:
         device=engine.device, start=args.start, schedule=engine.schedule, scene_detect=engine.scene_detect,
         mpv_options=parse_mpv_options(args.mpv), toggle_key=args.toggle_key, status_key=args.status_key,
         adaptive=args.adaptive, smoothing=not args.off,
+        audio_languages=args.alang, subtitle_languages=args.slang,
     )
 
 
@@ -65,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the status. The processing height defaults to 540 on a CPU and 720-1080 on CUDA (never "
                     "above the source). When the machine cannot keep up, stsr steps down (lower size, faster "
                     "backend, source frames) and back up when it can. The schedule defaults to pairs here "
-                    "(--schedule cadence costs about twice as much per frame: too slow for real time on a CPU).",
+                    "(--schedule cadence costs about twice as much per frame: too slow for real time on a CPU). "
+                    "ASS subtitles use the fonts attached to INPUT.",
         epilog="examples: stsr play episode.mkv | stsr play ep.mkv --backend flow --height 360 | "
                "stsr play ep.mkv --mpv vo=null --mpv ao=null --mpv o=out.mkv --mpv ovc=ffv1 (record what mpv shows)")
     parser.add_argument("input", help="video file")
@@ -74,6 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--start", type=float, default=0.0, metavar="SECONDS", help="start position")
     parser.add_argument("--mpv", action="append", default=[], metavar="KEY=VALUE",
                         help="any mpv option, repeatable (e.g. --mpv fs=yes, --mpv vo=null --mpv ao=null)")
+    parser.add_argument("--alang", metavar="LANGS",
+                        help="preferred audio languages of the source, as mpv's --alang (e.g. jpn,ja)")
+    parser.add_argument("--slang", metavar="LANGS",
+                        help="preferred subtitle languages of the source, as mpv's --slang (e.g. eng,en)")
     parser.add_argument("--toggle-key", default=DEFAULT_TOGGLE_KEY, metavar="KEY",
                         help=f"key that toggles smoothing (default {DEFAULT_TOGGLE_KEY})")
     parser.add_argument("--status-key", default=DEFAULT_STATUS_KEY, metavar="KEY",

@@ -210,6 +210,25 @@ class ProducerStats:
     produced_at_level: dict[str, int] | None = None
 
 
+@dataclass
+class RunState:
+    """Where production stands, guarded by the producer's condition: one object, read and changed together."""
+
+    #: bumped by every request: a run of an older generation stops at its next frame
+    generation: int = 0
+    #: first index of the run making frames now, and the next index it will make
+    start: int = 0
+    next: int = 0
+    #: index where the source ran out (None: not yet)
+    end: int | None = None
+    #: a restart (index, level) requested but not yet picked up by the production thread
+    restart_to: tuple[int, Level] | None = None
+    #: the requested restart is a toggle: time its first frame (:meth:`FrameProducer.restart_margin` learns it)
+    timed: bool = False
+    #: the run did not start right after mpv's last read (a start or seek): waiting for its first frame is not late
+    after_jump: bool = True
+
+
 class FrameProducer:
     """Fills a bounded window of YUV frames ahead of mpv's read position, in its own thread.
 
@@ -219,7 +238,8 @@ class FrameProducer:
 
     def __init__(self, sources: SourceFrames, timeline: Timeline, size: tuple[int, int],
                  interpolator_for: Callable[[Level], Interpolator], level: Level, schedule: str = "pairs",
-                 capacity: int = 48, count_late: bool = True) -> None:
+                 capacity: int = 48, count_late: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` (seconds) times the head start, restart costs and busy times; tests pass a fake one."""
         self.sources = sources
         self.timeline = timeline
         self.width, self.height = size
@@ -233,23 +253,18 @@ class FrameProducer:
         self.prefill_timeout = 2.0
         self.stats = ProducerStats(produced_at_level={})
         self._level = level
+        self._clock = clock
         self._frames: dict[int, np.ndarray] = {}
         self._cond = threading.Condition()
-        self._next = 0  # next index the current run will produce
-        self._run_start = 0
+        self._state = RunState(restart_to=(0, level))
         self._cursor = -1  # highest index mpv has read
-        self._generation = 0
-        self._restart_to: tuple[int, Level] | None = (0, level)
-        self._end: int | None = None  # index where the source ran out (None: not yet)
         self._last_frame: np.ndarray | None = None
         self._stopped = False
         self._cancelled = False
         self._error: BaseException | None = None
         self._restart_cost = 0.0  # seconds from a toggle to its first frame (recent average)
-        self._timed_switch = False
-        #: monotonic time of the last seek or toggle (the buffer is refilling after it)
-        self.last_jump = 0.0
-        self._waiting_after_restart = True
+        #: ``clock`` time of the last seek or toggle (the buffer is refilling after it)
+        self.last_jump = float("-inf")
         self._thread = threading.Thread(target=self._run, name="stsr-producer", daemon=True)
 
     # -- control (any thread) -----------------------------------------------------------------
@@ -286,15 +301,15 @@ class FrameProducer:
         """
         with self._cond:
             if not immediately:
-                index = self._next
+                index = self._state.next
             elif self._cursor >= 0 and self._cursor not in self._frames:
                 index = self._cursor  # mpv is waiting for that frame: it is the first at the new level
             else:
                 index = self._cursor + 1 + self.restart_margin()
             self._request(index, level)
-            self._timed_switch = immediately
+            self._state.timed = immediately
             if immediately:
-                self.last_jump = time.monotonic()
+                self.last_jump = self._clock()
             return index
 
     def switch_to(self, index: int, level: Level) -> None:
@@ -307,8 +322,8 @@ class FrameProducer:
         for stale in [i for i in self._frames if i >= index]:
             del self._frames[stale]
         self._level = level
-        self._restart_to = (index, level)
-        self._generation += 1
+        self._state.restart_to = (index, level)
+        self._state.generation += 1
         self._cond.notify_all()
 
     def stop(self) -> None:
@@ -337,13 +352,13 @@ class FrameProducer:
                 return self._frames[index]
             sequential = index == self._cursor + 1
             run_start, upcoming = self._coming_run()
-            past_end = self._end is not None and self._restart_to is None and index >= self._end
+            past_end = self._state.end is not None and self._state.restart_to is None and index >= self._state.end
             if past_end and self._last_frame is not None:
                 self._cursor = index
                 return self._last_frame  # past the real end: repeat the last frame up to the declared size
             if not run_start <= index <= upcoming + 2:
                 self._request(index, self._level)  # a seek
-                self.last_jump = time.monotonic()
+                self.last_jump = self._clock()
                 sequential = False
             starting = self._cursor < 0 or not sequential
             self._cursor = index
@@ -352,7 +367,7 @@ class FrameProducer:
             while index not in self._frames:
                 if self._stopped or self._cancelled or self._error is not None:
                     return None
-                if self._end is not None and self._restart_to is None and index >= self._end:
+                if self._state.end is not None and self._state.restart_to is None and index >= self._state.end:
                     return self._last_frame
                 if self._coming_run()[0] > index:
                     # A toggle or step restarted production after this frame while we waited: make it too.
@@ -364,26 +379,27 @@ class FrameProducer:
                 # (first decodes, allocations) makes the next frames late.
                 self._wait_for_head_start(index)
                 waited = False
-            if waited and sequential and self.count_late and not self._waiting_after_restart:
+            if waited and sequential and self.count_late and not self._state.after_jump:
                 self.stats.late += 1
                 if len(self.stats.late_indices) < 500:
                     self.stats.late_indices.append(index)
-            self._waiting_after_restart = False
+            self._state.after_jump = False
             return self._frames[index]
 
     def _coming_run(self) -> tuple[int, int]:
         """(first index, next index) of the run that is making frames now, or of the one requested."""
-        if self._restart_to is not None:
-            return self._restart_to[0], self._restart_to[0]
-        return self._run_start, self._next
+        if self._state.restart_to is not None:
+            return self._state.restart_to[0], self._state.restart_to[0]
+        return self._state.start, self._state.next
 
     def _wait_for_head_start(self, index: int) -> None:
         """Wait (bounded) until ``prefill`` frames from ``index`` on are ready, the run ends, or it is replaced."""
-        generation = self._generation
-        deadline = time.monotonic() + self.prefill_timeout
-        while (self._next < index + self.prefill and generation == self._generation and self._end is None
+        generation = self._state.generation
+        deadline = self._clock() + self.prefill_timeout
+        state = self._state
+        while (state.next < index + self.prefill and generation == state.generation and state.end is None
                and not (self._stopped or self._cancelled or self._error is not None)
-               and time.monotonic() < deadline):
+               and self._clock() < deadline):
             self._cond.wait(0.05)
 
     def _trim(self) -> None:
@@ -397,21 +413,21 @@ class FrameProducer:
         try:
             while True:
                 with self._cond:
-                    while self._restart_to is None and not self._stopped:
+                    while self._state.restart_to is None and not self._stopped:
                         self._cond.wait(0.1)
                     if self._stopped:
                         return
-                    assert self._restart_to is not None
-                    (index, level), self._restart_to = self._restart_to, None
-                    generation = self._generation
-                    timed, self._timed_switch = self._timed_switch, False
+                    assert self._state.restart_to is not None
+                    (index, level), self._state.restart_to = self._state.restart_to, None
+                    generation = self._state.generation
+                    timed, self._state.timed = self._state.timed, False
                     # Drop frames that the new run will make again.
                     for stale in [i for i in self._frames if i >= index or i < self._cursor - 2]:
                         del self._frames[stale]
-                    self._next = self._run_start = index
-                    self._end = None
+                    self._state.next = self._state.start = index
+                    self._state.end = None
                     self.stats.restarts += 1
-                    self._waiting_after_restart = self._cursor + 1 != index
+                    self._state.after_jump = self._cursor + 1 != index
                 self._produce(index, level, generation, timed)
         except BaseException as error:  # reported to the player; mpv's read gets None
             log.exception("frame production failed")
@@ -422,11 +438,11 @@ class FrameProducer:
     def _produce(self, index: int, level: Level, generation: int, timed: bool = False) -> None:
         if index >= self.timeline.count:
             with self._cond:
-                self._end = index
+                self._state.end = index
             return
         interpolator = self.interpolator_for(level)
         schedule = self.schedule if level.smooth else "naive"
-        started = time.perf_counter()
+        started = self._clock()
         first = timed
         # Multi-frame schedules (cadence) look at frames around a node: give a restart some frames before.
         context = 0 if schedule in ("pairs", "naive") else 8
@@ -434,13 +450,13 @@ class FrameProducer:
         outputs = resample_frames(source, interpolator, self.timeline.rate, schedule, first_index=index,
                                   start=self.timeline.origin)
         try:
-            busy_since = time.perf_counter()
+            busy_since = self._clock()
             cpu_since = time.thread_time()
             for output in outputs:
                 if output.index >= self.timeline.count:
                     break
                 planes = tensor_to_i420(output.image)
-                now = time.perf_counter()
+                now = self._clock()
                 if first:
                     self._restart_cost = 0.7 * self._restart_cost + 0.3 * (now - started) if self._restart_cost \
                         else now - started
@@ -450,28 +466,28 @@ class FrameProducer:
                 self.stats.cpu_seconds += time.thread_time() - cpu_since
                 self.stats.busy_ms_per_frame += 0.05 * (busy - self.stats.busy_ms_per_frame)
                 with self._cond:
-                    if generation != self._generation or self._stopped:
+                    if generation != self._state.generation or self._stopped:
                         return
                     self._frames[output.index] = planes
                     self._last_frame = planes
-                    self._next = output.index + 1
+                    self._state.next = output.index + 1
                     self.stats.produced += 1
                     counts = self.stats.produced_at_level
                     assert counts is not None
                     counts[level.label()] = counts.get(level.label(), 0) + 1
                     self._cond.notify_all()
                     # Wait for room: at most ``capacity`` frames ahead of mpv.
-                    while (self._next - self._cursor > self.capacity and generation == self._generation
+                    while (self._state.next - self._cursor > self.capacity and generation == self._state.generation
                            and not self._stopped):
                         self._cond.wait(0.1)
-                    if generation != self._generation or self._stopped:
+                    if generation != self._state.generation or self._stopped:
                         return
-                busy_since = time.perf_counter()
+                busy_since = self._clock()
                 cpu_since = time.thread_time()
         finally:
             with contextlib.suppress(Exception):
                 outputs.close()
         with self._cond:
-            if generation == self._generation:
-                self._end = self._next
+            if generation == self._state.generation:
+                self._state.end = self._state.next
                 self._cond.notify_all()

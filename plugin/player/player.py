@@ -5,14 +5,19 @@ at the output rate, and takes the audio and subtitle tracks straight from the
 source file (``audio-file`` / ``sub-file``), so they stay in sync by timestamp: output
 frame ``j`` has mpv time ``j / rate``, which is source time ``origin + j / rate``.
 
+ASS subtitles need the fonts attached to the source, but mpv loads the attachments of its
+main file only (here: the stream). They are extracted to a temporary folder that mpv
+reads fonts from (``sub-fonts-dir``; before mpv 0.36, ``<config-dir>/fonts``), removed
+when the player closes. ``alang``/``slang`` choose among the source's tracks as in mpv.
+
 mpv is told to read only a frame or two ahead (``cache=no``, no demuxer read-ahead,
 ``video-latency-hacks``); the frames made ahead live in our own buffer, where a toggle
 can still replace them. That is what makes the toggle take effect on the next frame.
 
-The real-time policy runs in a monitor thread: when making a frame takes too long
-for the output rate, or the buffer runs low, it steps down (lower processing size,
-then a faster backend, then the source frames) and says so on the OSD; after a
-while with headroom it steps back up.
+The real-time policy (:class:`~.policy.RealTimePolicy`, a pure object) is sampled by a
+monitor thread: when making a frame takes too long for the output rate, or the buffer
+runs low, it steps down (lower processing size, then a faster backend, then the source
+frames) and the player says so on the OSD; after a while with headroom it steps back up.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import gc
 import logging
 import math
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -39,12 +46,14 @@ from stsr.errors import InputError, StsrError
 from stsr.interpolators import Interpolator, create_backend
 from stsr.interpolators.adapters import HoldInterpolator, ScaledInterpolator
 from stsr.interpolators.registry import default_backend_name
+from stsr.io.attachments import extract_attachments
 from stsr.io.video import probe, processing_size
 from stsr.io.y4m import Y4MHeader
 from stsr.schedules import SCHEDULES
 
 from .frames import SOURCE, FrameProducer, Level, SourceFrames, Timeline
 from .mpv_stream import register_fast_stream_protocol
+from .policy import Decision, Measurements, RealTimePolicy, Reason
 from .stream import Y4MFrameStream
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,8 @@ DEFAULT_TOGGLE_KEY = "b"
 DEFAULT_PLAY_SCHEDULE = "pairs"
 DEFAULT_STATUS_KEY = "B"
 PROTOCOL = "stsr"
+#: the libmpv client API version of mpv 0.36, the first with ``sub-fonts-dir``
+SUB_FONTS_DIR_API = (2, 1)
 
 
 class PlayerError(StsrError):
@@ -86,6 +97,9 @@ class PlayOptions:
     buffer_seconds: float = 0.75
     #: smoothing on when playback starts
     smoothing: bool = True
+    #: preferred audio / subtitle languages, mpv's ``alang`` / ``slang`` (e.g. "jpn,ja" / "eng,en")
+    audio_languages: str | None = None
+    subtitle_languages: str | None = None
 
 
 @dataclass
@@ -96,7 +110,13 @@ class LevelChange:
     frame: int
     old: str
     new: str
-    reason: str
+    reason: Reason
+    #: the figure behind the reason, e.g. "buffer 1 frames" or "21.3 ms per frame > 16.7"
+    detail: str = ""
+
+    @property
+    def step_down(self) -> bool:
+        return self.reason.step_down
 
 
 @dataclass
@@ -121,7 +141,7 @@ class PlayResult:
 
     @property
     def step_downs(self) -> int:
-        return sum(1 for change in self.changes if change.reason.startswith("behind"))
+        return sum(1 for change in self.changes if change.step_down)
 
 
 def default_height(device: str, backend: str, source_height: int) -> int:
@@ -165,8 +185,10 @@ class Player:
     """One playback session: engine + buffer + mpv window; :meth:`run` blocks until mpv quits."""
 
     def __init__(self, source: str | os.PathLike[str], options: PlayOptions | None = None,
-                 on_mpv: Callable[[Any], None] | None = None) -> None:
+                 on_mpv: Callable[[Any], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` (seconds) times the policy, the head start and the producer's costs; tests pass a fake one."""
         self.options = options = options or PlayOptions()
+        self._clock = clock
         self.source = Path(source)
         self._on_mpv = on_mpv
         if options.schedule not in SCHEDULES:
@@ -218,7 +240,7 @@ class Player:
         capacity = max(4, math.ceil(options.buffer_seconds * float(self.rate)))
         self.producer = FrameProducer(self.sources, self.timeline, (self.width, self.height), self._interpolator_for,
                                       self._current_level(), options.schedule, capacity,
-                                      count_late=not self.encoding)
+                                      count_late=not self.encoding, clock=clock)
         self.changes: list[LevelChange] = []
         self.toggles: list[tuple[int, int, bool]] = []
         self._status_overlay = False
@@ -228,11 +250,11 @@ class Player:
         #: latest values of observed mpv properties: reading them synchronously could wait behind a frame read
         self._observed: dict[str, Any] = {}
         self._started = 0.0
-        self._last_change = 0.0
-        self._hold_seconds = 5.0
-        self._good_since: float | None = None
-        self._over_budget_checks = 0
-        self._messages: list[str] = []
+        self.policy = RealTimePolicy(len(self.levels), self.rate, started=clock())
+        #: the least severe mpv log messages passed to :meth:`_on_mpv_log` (only errors are kept)
+        self.mpv_log_level = "error"
+        #: the temporary folder with the source's attachments (fonts) while mpv plays; None if there are none
+        self.fonts_folder: Path | None = None
         self.mpv: Any = None
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -319,15 +341,54 @@ class Player:
             settings["audio-delay"] = settings["sub-delay"] = f"{float(-self.origin):.6f}"
         if self.options.start:
             settings["start"] = f"{max(0.0, self.options.start - float(self.origin)):.6f}"
+        if self.options.audio_languages:
+            settings["alang"] = self.options.audio_languages
+        if self.options.subtitle_languages:
+            settings["slang"] = self.options.subtitle_languages
+        if self.fonts_folder is not None:
+            if self._client_api() >= SUB_FONTS_DIR_API:
+                settings["sub-fonts-dir"] = str(self.fonts_folder)
+            else:
+                # mpv 0.35 and older read subtitle fonts from ``~~/fonts`` only: make our folder the config folder
+                # (it holds nothing else, so no user configuration is read either).
+                settings["config"] = "yes"
+                settings["config-dir"] = str(self.fonts_folder.parent)
         settings.update(self.mpv_options)
         return settings
+
+    def _client_api(self) -> tuple[int, int]:
+        try:
+            return tuple(self._mpv_module._mpv_client_api_version())[:2]  # type: ignore[return-value]
+        except Exception:  # pragma: no cover - python-mpv without it: assume an old mpv
+            return (1, 0)
+
+    def _extract_fonts(self) -> None:
+        """Extract the source's attachments for its subtitles (nothing to do without subtitles or attachments)."""
+        if not self.info.subtitle_streams or self.fonts_folder is not None:
+            return
+        folder = Path(tempfile.mkdtemp(prefix="stsr-play-")) / "fonts"
+        try:
+            written = extract_attachments(self.source, folder)
+        except (StsrError, OSError) as error:
+            log.warning("could not extract the attached fonts: %s", error)
+            written = []
+        if written:
+            self.fonts_folder = folder
+            log.info("%d attachments extracted for the subtitles into %s", len(written), folder)
+        else:
+            shutil.rmtree(folder.parent, ignore_errors=True)
+
+    def _remove_fonts(self) -> None:
+        if self.fonts_folder is not None:
+            shutil.rmtree(self.fonts_folder.parent, ignore_errors=True)
+            self.fonts_folder = None
 
     def _create_mpv(self) -> Any:
         mpv = self._mpv_module
         settings = self._mpv_settings()
         problem = None
         try:
-            player = mpv.MPV(log_handler=self._on_mpv_log, loglevel="error",
+            player = mpv.MPV(log_handler=self._on_mpv_log, loglevel=self.mpv_log_level,
                              **{key.replace("-", "_"): value for key, value in settings.items()})
         except (AttributeError, ValueError, TypeError, SystemError) as error:
             problem = _describe_option_error(error)
@@ -352,6 +413,7 @@ class Player:
         start_index = self.timeline.index_at(Fraction(self.options.start).limit_denominator(1000000)) \
             if self.options.start else 0
         try:
+            self._extract_fonts()
             self.mpv = player = self._create_mpv()
         except BaseException:
             self.close()
@@ -379,7 +441,8 @@ class Player:
             player.register_key_binding(self.options.status_key, self._key(self.toggle_status))
             if self._on_mpv is not None:
                 self._on_mpv(player)
-            self._started = time.monotonic()
+            self._started = self._clock()
+            self.policy = RealTimePolicy(len(self.levels), self.rate, started=self._started, level=self._level_index)
             monitor.start()
             player.loadfile(f"{PROTOCOL}://play")
             while not self._stop.is_set():
@@ -420,10 +483,11 @@ class Player:
         self.mpv = None
         with contextlib.suppress(Exception):
             player.terminate()
+        self._remove_fonts()
         stats = self.producer.stats
         return PlayResult(
             frames_produced=stats.produced, frames_late=stats.late,
-            seconds=time.monotonic() - self._started if self._started else 0.0,
+            seconds=self._clock() - self._started if self._started else 0.0,
             stream_size=(self.width, self.height), rate=self.rate, changes=list(self.changes),
             toggles=list(self.toggles), mpv_dropped=dropped, mpv_delayed=delayed,
             busy_ms_per_frame=stats.busy_ms_per_frame, busy_seconds=stats.busy_seconds,
@@ -440,9 +504,10 @@ class Player:
             del self._mpv_errors[:-10]
 
     def close(self) -> None:
-        """Release the decoder without playing (a Player that is never run)."""
+        """Release the decoder and the fonts folder without playing (a Player that is never run)."""
         self.producer.stop()
         self.sources.close()
+        self._remove_fonts()
 
     def quit(self) -> None:
         self._stop.set()
@@ -508,72 +573,49 @@ class Player:
             f"processing: {level.height}p (stream {self.width}x{self.height} at {float(self.rate):.3f} fps)",
             f"model: {stats.busy_ms_per_frame:.1f} ms per frame (budget {budget:.1f} ms)",
             f"buffer: {self.producer.buffered()}/{self.producer.capacity} frames",
-            f"frames late: {stats.late}, step-downs: {sum(1 for c in self.changes if c.reason.startswith('behind'))}",
+            f"frames late: {stats.late}, step-downs: {sum(1 for change in self.changes if change.step_down)}",
         ]
         return "\n".join(lines)
 
     # -- real-time policy ------------------------------------------------------------------------
 
-    def _set_level(self, index: int, reason: str) -> None:
+    def _apply(self, decision: Decision) -> None:
+        """Move to the policy's level from the next frame not yet made (the frames made ahead are kept)."""
         old = self.levels[self._level_index]
-        self._level_index = index
-        new = self.levels[index]
+        self._level_index = decision.level
+        new = self.levels[decision.level]
         first = self.producer.switch(new, immediately=False)
-        now = time.monotonic()
-        self.changes.append(LevelChange(now - self._started, first, old.label(), new.label(), reason))
-        self._last_change = now
-        self._good_since = None
-        self._over_budget_checks = 0
-        if reason.startswith("behind"):
+        self.changes.append(LevelChange(self._clock() - self._started, first, old.label(), new.label(),
+                                        decision.reason, decision.detail))
+        log.info("real time: %s -> %s (%s: %s)", old.label(), new.label(), decision.reason.value, decision.detail)
+        if decision.step_down:
             self._show(f"stsr: too slow for real time, now {new.label()}")
         else:
             self._show(f"stsr: back to {new.label()}")
 
-    def _policy_step(self) -> None:
-        player = self.mpv
-        if player is None or not self.smoothing or not self.options.adaptive or self.encoding:
-            return
+    def measurements(self) -> Measurements:
+        """What the policy looks at now (from the producer and mpv's observed properties)."""
         observed = self._observed
-        if observed.get("pause") or observed.get("seeking") or observed.get("core-idle", True):
-            self._good_since = None
+        playing = self.smoothing and not (observed.get("pause") or observed.get("seeking")
+                                          or observed.get("core-idle", True))
+        return Measurements(now=self._clock(), playing=bool(playing), buffered=self.producer.buffered(),
+                            capacity=self.producer.capacity, cost_ms=self.producer.stats.busy_ms_per_frame,
+                            last_jump=self.producer.last_jump, speed=float(observed.get("speed") or 1.0))
+
+    def _policy_step(self) -> None:
+        if self.mpv is None or not self.options.adaptive or self.encoding:
             return
-        now = time.monotonic()
-        if now - self._last_change < 1.0 or now - self._started < 1.0 or now - self.producer.last_jump < 1.5:
-            return  # the buffer is still filling after a start, seek, toggle or level change
-        speed = float(observed.get("speed") or 1.0)
-        budget = 1000 / float(self.rate) / speed
-        cost = self.producer.stats.busy_ms_per_frame
-        buffered = self.producer.buffered()
-        low = max(2, self.producer.capacity // 8)
-        self._over_budget_checks = self._over_budget_checks + 1 if cost > 0.92 * budget else 0
-        last = len(self.levels) - 1
-        # An empty buffer right after a start or a change says little (the new level may still be catching up);
-        # after a few seconds it means the level does not keep up, whatever the cost figure says.
-        settled = now - max(self._last_change, self._started, self.producer.last_jump) >= 3.0
-        # A cost over budget only counts while the buffer is draining: a full one shows the level keeps up.
-        over_budget = self._over_budget_checks >= 4 and buffered < self.producer.capacity // 2
-        if self._level_index < last and ((settled and buffered < low) or over_budget):
-            if self.changes and self.changes[-1].reason.startswith("headroom") and \
-                    now - self._started - self.changes[-1].at < 3 * self._hold_seconds:
-                self._hold_seconds = min(120.0, self._hold_seconds * 2)  # the step up did not last: wait longer
-            why = f"buffer {buffered} frames" if buffered < low else f"{cost:.1f} ms per frame > {budget:.1f}"
-            self._set_level(self._level_index + 1, f"behind: {why}")
-            return
-        if self._level_index > 0 and cost < 0.5 * budget and buffered >= self.producer.capacity // 2:
-            if self._good_since is None:
-                self._good_since = now
-            elif now - self._good_since >= self._hold_seconds:
-                self._set_level(self._level_index - 1, f"headroom: {cost:.1f} ms per frame")
-        else:
-            self._good_since = None
+        decision = self.policy.step(self.measurements())
+        if decision is not None:
+            self._apply(decision)
 
     def _monitor(self) -> None:
         last_status = 0.0
         while not self._stop.wait(0.25):
             try:
                 self._policy_step()
-                if self._status_overlay and time.monotonic() - last_status >= 0.5:
-                    last_status = time.monotonic()
+                if self._status_overlay and self._clock() - last_status >= 0.5:
+                    last_status = self._clock()
                     self._show(self.status_text(), 1000)
                 if self.producer.error is not None:
                     self._show(f"stsr: error: {self.producer.error}", 5000)
