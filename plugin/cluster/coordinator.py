@@ -201,6 +201,9 @@ def convert_on_cluster(
         dispatcher = _Dispatcher(ray, workers, plan, plan_id, folder, str(source), cluster, stop, progress,
                                  started, sum(c.count for c in finished), len(finished))
         dispatcher.run(to_render)
+        for leftover in folder.glob(".chunk-*.tmp.*"):  # renders whose worker died before its rename
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
         rendered_at = time.monotonic()
         backend = ray.get(workers[0].backend.remote())
         written = 0

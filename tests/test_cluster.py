@@ -1,0 +1,298 @@
+"""Conversion on Ray workers: chunked output must be frame-identical to a single-process run.
+
+One local Ray session (``ray.init(num_cpus=2)``) is shared by all tests here, with a
+pool of two ``flow`` workers that stays loaded across conversions. Outputs are FFV1,
+compared frame by frame (timestamp and SHA-256 of the decoded RGB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import REPO, run_stsr, small_scene
+
+from stsr.engine import ConvertOptions, convert
+from stsr.engine.chunks import SourceEntry, SourceScan, plan_chunks, scan_source, schedule_context
+from stsr.io.video import decode
+from stsr.schedules import SCHEDULES
+
+RATE_IN = Fraction(24000, 1001)
+RATE_OUT = Fraction(60000, 1001)
+
+
+def frame_hashes(path: Path) -> list[tuple[int, str]]:
+    with av.open(str(path)) as container:
+        return [(frame.pts, hashlib.sha256(frame.to_ndarray(format="rgb24").tobytes()).hexdigest())
+                for frame in container.decode(container.streams.video[0])]
+
+
+def options(schedule: str) -> ConvertOptions:
+    return ConvertOptions(backend="flow", device="cpu", codec="ffv1", schedule=schedule)
+
+
+def single_process(clip: Path, schedule: str) -> list[tuple[int, str]]:
+    target = clip.with_name(f"{clip.stem}.single-{schedule}.mkv")
+    if not target.exists():
+        convert(clip, target, options(schedule))
+    return frame_hashes(target)
+
+
+def write_h264_clip(path: Path, frames: list[np.ndarray], rate: Fraction, gop: int) -> None:
+    """An H.264 clip with a keyframe every ``gop`` frames (and B-frames), so chunks start after seeks."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=rate, options={"g": str(gop), "keyint_min": str(gop),
+                                                                     "preset": "veryfast", "crf": "12"})
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            frame.time_base = 1 / rate
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+# -- the planner (pure, no Ray) ------------------------------------------------------------------
+
+
+def fake_scan(count: int, cuts: tuple[int, ...] = (), keyframes: tuple[int, ...] = (0,)) -> SourceScan:
+    step = 1 / RATE_IN
+    entries = tuple(SourceEntry(i, i * step, step, i in cuts, i if i in keyframes else None) for i in range(count))
+    return SourceScan(Path("clip.mp4"), None, 160, 90, entries)
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+@pytest.mark.parametrize("size", [1, 7, 13, 100])
+def test_plan_covers_every_output_once_with_the_frames_it_needs(schedule: str, size: int) -> None:
+    scan = fake_scan(48, cuts=(20,), keyframes=(0, 10, 30))
+    plan = plan_chunks(scan, RATE_OUT, schedule, size, prefer_cuts=False)
+    assert plan.total == 120
+    assert next(c.first for c in plan.chunks) == 0 and plan.chunks[-1].stop == plan.total
+    for before, after in zip(plan.chunks, plan.chunks[1:], strict=False):
+        assert before.stop == after.first
+    times = [entry.time for entry in scan.entries]
+    for chunk in plan.chunks:
+        needed_first = max(i for i, t in enumerate(times) if t <= plan.time_of(chunk.first))
+        needed_last = max(i for i, t in enumerate(times) if t <= plan.time_of(chunk.stop - 1))
+        assert chunk.keyframe <= chunk.source_start <= needed_first
+        assert scan.entries[chunk.keyframe].keyframe_pts is not None or chunk.keyframe == 0
+        assert chunk.source_stop > needed_last + 1 or chunk.source_stop == len(times)
+        assert chunk.render_from <= chunk.first
+        shot = scan.shot_start(needed_first)
+        assert shot == (20 if needed_first >= 20 else 0)
+        assert chunk.source_start >= shot  # never reaches back across a cut
+        if schedule == "pairs":
+            assert (chunk.source_start - shot) % 2 == 0  # pairs counted from the shot start
+        if schedule_context(schedule)[0] is None:
+            assert chunk.at_shot_start and chunk.source_start == shot
+
+
+def test_plan_moves_boundaries_to_nearby_cuts() -> None:
+    scan = fake_scan(48, cuts=(14, 33))
+    cut_outputs = [35, 83]  # ceil(14 * 2.5), ceil(33 * 2.5)
+    plan = plan_chunks(scan, RATE_OUT, "cadence", 40)
+    assert [c.first for c in plan.chunks] == [0, *cut_outputs]
+    assert all(c.at_shot_start for c in plan.chunks)
+    assert [c.source_start for c in plan.chunks] == [0, 14, 33]
+    far = plan_chunks(fake_scan(48), RATE_OUT, "cadence", 40)
+    assert [c.first for c in far.chunks] == [0, 40, 80]
+
+
+def test_schedule_context_reads_a_declared_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    producer = SCHEDULES["cadence"]
+    monkeypatch.setattr(producer, "context_frames", 9, raising=False)
+    before, after = schedule_context("cadence")
+    assert before == 9
+    assert after > producer.lookahead + producer.max_hold
+    monkeypatch.setattr(producer, "context_frames", (5, 40), raising=False)
+    assert schedule_context("cadence") == (5, 41)
+
+
+def test_scan_matches_a_full_decode(make_clip: Callable[..., Path]) -> None:
+    clip = make_clip("scan.mp4", frames=24, cut_at=12)
+    scan = scan_source(clip, None, True)
+    decoded = list(decode(clip))
+    assert [(e.time, e.duration) for e in scan.entries] == [(f.time, f.duration) for f in decoded]
+    assert [e.index for e in scan.entries if e.cut_before] == [12]
+    assert scan.entries[0].keyframe_pts is not None
+
+
+def test_decoding_from_a_keyframe_counts_the_same_frames(tmp_path: Path) -> None:
+    from stsr.plugin.cluster.render import decode_counting
+
+    frames = list(small_scene(frames=30).source_frames())
+    clip = tmp_path / "gop.mp4"
+    write_h264_clip(clip, frames, RATE_IN, gop=6)
+    scan = scan_source(clip, None, False)
+    keyframes = [e.index for e in scan.entries if e.keyframe_pts is not None]
+    assert len(keyframes) >= 4
+    reference = list(decode(clip))
+    for start in keyframes[1:]:
+        got = list(decode_counting(str(clip), None, scan.entries[start: start + 8]))
+        assert [f.index for f in got] == list(range(start, min(start + 8, len(reference))))
+        for frame in got:
+            assert frame.time == reference[frame.index].time
+            assert np.array_equal(frame.rgb, reference[frame.index].rgb)
+
+
+# -- on Ray ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[object]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def flow_workers(ray_session: object) -> list[object]:
+    """Two loaded flow workers on half a CPU each (the rest of the session's CPUs stay free)."""
+    from stsr.plugin.cluster.actors import remote_worker_class
+
+    worker_class = remote_worker_class(ray_session)
+    return [worker_class.options(num_cpus=0.5).remote("flow", "cpu", {}, 1) for _ in range(2)]
+
+
+def chunked(clip: Path, schedule: str, size: int, workers: list[object], prefer_cuts: bool = False,
+            **cluster_options: object) -> tuple[list[tuple[int, str]], object]:
+    from stsr.plugin.cluster.coordinator import ClusterOptions, convert_on_cluster
+
+    target = clip.with_name(f"{clip.stem}.chunked-{schedule}-{size}-{prefer_cuts}.mkv")
+    result = convert_on_cluster(clip, target, options(schedule),
+                                ClusterOptions(chunk_frames=size, prefer_cuts=prefer_cuts, **cluster_options),
+                                actors=workers)
+    return frame_hashes(target), result
+
+
+@pytest.mark.parametrize("schedule", ["cadence", "pairs"])
+def test_chunked_equals_single_process_at_several_chunk_sizes(
+        make_clip: Callable[..., Path], flow_workers: list[object], schedule: str) -> None:
+    clip = make_clip("twos.mp4", frames=30)
+    reference = single_process(clip, schedule)
+    assert len(reference) == 75
+    for size in (7, 13, 40):  # 7 and 13 do not divide the 2:5 pattern of 23.976 -> 59.94
+        hashes, result = chunked(clip, schedule, size, flow_workers)
+        assert result.chunks == -(-75 // size)
+        assert hashes == reference, f"chunk size {size}"
+
+
+@pytest.mark.parametrize("schedule", ["cadence", "pairs"])
+def test_chunked_equals_single_process_across_a_cut_and_on_threes(
+        make_clip: Callable[..., Path], flow_workers: list[object], schedule: str) -> None:
+    clip = make_clip("cut.mp4", frames=30, cut_at=13, holds=(3,))
+    reference = single_process(clip, schedule)
+    cut_output = -(-13 * 5 // 2)  # the first output at or after the cut
+    for size in (cut_output - 1, cut_output + 1, 11):  # boundaries right before/after the cut, inside holds
+        hashes, _ = chunked(clip, schedule, size, flow_workers)
+        assert hashes == reference, f"chunk size {size}"
+    hashes, result = chunked(clip, schedule, 25, flow_workers, prefer_cuts=True)
+    assert hashes == reference
+    assert result.chunks == 3
+
+
+@pytest.mark.parametrize("schedule", ["cadence", "pairs"])
+def test_chunked_equals_single_process_on_vfr_input_with_keyframes(
+        make_clip: Callable[..., Path], flow_workers: list[object], schedule: str) -> None:
+    step = 1 / RATE_IN
+    times = [Fraction(round(i * step * 1000 + (17 if i % 5 == 3 else 0)), 1000) for i in range(30)]
+    clip = make_clip("vfr.mp4", frames=30, times=times)
+    assert len({b - a for a, b in itertools.pairwise(times)}) > 1
+    reference = single_process(clip, schedule)
+    hashes, _ = chunked(clip, schedule, 9, flow_workers)
+    assert hashes == reference
+    # Every frame a keyframe (FFV1 source): every chunk decodes after a seek.
+    intra = clip.with_name("intra.mkv")
+    convert(clip, intra, ConvertOptions(backend="flow", device="cpu", codec="ffv1", schedule="naive", fps=RATE_IN))
+    reference = single_process(intra, schedule)
+    hashes, _ = chunked(intra, schedule, 9, flow_workers)
+    assert hashes == reference
+
+
+def test_a_worker_that_dies_is_retried_and_the_output_is_unchanged(
+        make_clip: Callable[..., Path], flow_workers: list[object], tmp_path: Path) -> None:
+    clip = make_clip("crash.mp4", frames=24)
+    reference = single_process(clip, "cadence")
+    folder = tmp_path / "chunks"
+    hashes, result = chunked(clip, "cadence", 10, flow_workers, chunk_dir=folder, keep_chunks=True, crash_chunk=1)
+    assert hashes == reference
+    assert (folder / ".crashed-00001").exists()  # the worker really died once
+    renders = Counter(line.split()[0] for line in (folder / "renders.log").read_text().splitlines())
+    assert renders["1"] == 2 and all(count == 1 for number, count in renders.items() if number != "1")
+    assert not list(folder.glob("*.tmp.*"))  # the dead render's temporary file is gone or never renamed
+    assert result.rendered == result.chunks
+
+
+def test_a_killed_coordinator_restarts_without_rendering_finished_chunks(
+        make_clip: Callable[..., Path], ray_session: object, flow_workers: list[object], tmp_path: Path) -> None:
+    clip = make_clip("long.mp4", frames=48)
+    reference = single_process(clip, "pairs")
+    folder = tmp_path / "chunks"
+    target = tmp_path / "restarted.mkv"
+    address = ray_session.get_runtime_context().gcs_address  # type: ignore[attr-defined]
+    command = [sys.executable, "-m", "stsr.plugin.cli", "convert", str(clip), str(target), "--backend", "flow",
+               "--device", "cpu", "--codec", "ffv1", "--schedule", "pairs", "--cluster", address, "--workers", "1",
+               "--worker-threads", "1", "--chunk-frames", "5", "--chunk-dir", str(folder), "--keep-chunks",
+               "--quiet"]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not list(folder.glob("chunk-*.json")):
+        assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+        assert time.monotonic() < deadline, "no chunk finished"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    finished = settled_records(folder)
+    assert len(finished) < 24, "every chunk finished before the kill; the restart would prove nothing"
+    second = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 0, second.stderr
+    assert f"{len(finished)} reused" in second.stderr
+    renders = Counter(int(line.split()[0]) for line in (folder / "renders.log").read_text().splitlines())
+    assert all(renders[number] == 1 for number in finished)
+    assert set(renders) == set(range(24))
+    assert frame_hashes(target) == reference
+
+
+def settled_records(folder: Path) -> set[int]:
+    """Finished chunks once the killed coordinator's orphaned worker (Ray ends it soon) stops adding any."""
+    seen: list[tuple[set[int], int]] = []
+    while len(seen) < 4 or len({(frozenset(s), n) for s, n in seen[-4:]}) > 1:
+        log = folder / "renders.log"
+        seen.append(({int(path.stem.split("-")[1]) for path in folder.glob("chunk-*.json")},
+                     len(log.read_text().splitlines()) if log.exists() else 0))
+        time.sleep(0.5)
+    return seen[-1][0]
+
+
+def test_without_ray_the_workers_option_converts_in_process(make_clip: Callable[..., Path], tmp_path: Path) -> None:
+    clip = make_clip("noray.mp4", frames=24)
+    reference = single_process(clip, "cadence")
+    blocker = tmp_path / "no-ray"
+    (blocker / "ray").mkdir(parents=True)
+    (blocker / "ray" / "__init__.py").write_text("raise ImportError('Ray is blocked for this test')\n")
+    target = tmp_path / "noray.mkv"
+    result = run_stsr("convert", str(clip), str(target), "--backend", "flow", "--device", "cpu", "--codec", "ffv1",
+                      "--workers", "2", "--quiet", env={**os.environ, "PYTHONPATH": str(blocker)})
+    assert result.returncode == 0, result.stderr
+    assert "converting in this process" in result.stderr
+    assert frame_hashes(target) == reference
+
+
+def test_the_cli_never_loads_ray_without_the_cluster_options() -> None:
+    code = ("import sys; from stsr.plugin import cli; cli.build_parser('convert'); import stsr.engine.chunks, "
+            "stsr.plugin.cluster.coordinator; print('ray' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.stdout.strip() == "False", result.stderr
