@@ -118,7 +118,7 @@ def stage_timings(
     """Milliseconds per gmfss_union stage at ``width x height`` (per frame, per pair, per timestep)."""
     import torch
 
-    from stsr.archs.gmfss_union.softsplat import softmax_splat
+    from stsr.archs.gmfss_union.softsplat import splat_weighted
     from stsr.device import resolve_device
     from stsr.interpolators import create_backend
 
@@ -159,8 +159,8 @@ def stage_timings(
         factors = torch.cat((t.flatten(), 1 - t.flatten())).view(-1, 1, 1, 1)
 
         def splats() -> None:
-            for flow, metric, values in zip(pair.flows, pair.metrics, pair.values, strict=True):
-                softmax_splat(values[pick], flow[pick] * factors, metric[pick])
+            for flow, weighted in zip(pair.flows, pair.weighted, strict=True):
+                splat_weighted(weighted, flow[pick] * factors, pick)
 
         timed("per t (x4): softmax splats (3 levels x 2 frames)", splats, count)
         h, w = f0.half.shape[-2:]

@@ -27,7 +27,7 @@ from .gmflow import ALIGNMENT as FLOW_ALIGNMENT
 from .gmflow import GMFlow
 from .ifnet import IFNet
 from .metricnet import MetricNet
-from .softsplat import softmax_splat
+from .softsplat import softmax_weighted, splat_weighted
 
 #: input sides must be multiples of this (half size, then IFNet's 1/8 level, then 2 stride-2 convs)
 ALIGNMENT = 64
@@ -48,8 +48,9 @@ class PairState:
     """Per-pair results at the three splatting levels, stacked ``[frame 0, frame 1]`` on the batch."""
 
     flows: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (2, 2, h_k, w_k): flow 0->1 and 1->0, float32
-    metrics: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (2, 1, h_k, w_k)
-    values: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (2, C_k, h_k, w_k): what gets splatted
+    #: (2, C_k + 1, h_k, w_k) float32: the values to splat times exp(metric), and exp(metric);
+    #: independent of t, so weighted once per pair (see softsplat.softmax_weighted)
+    weighted: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class GMFSSUnion(nn.Module):
@@ -102,8 +103,11 @@ class GMFSSUnion(nn.Module):
                        F.interpolate(flows, scale_factor=0.25, mode="bilinear") * 0.25)  # fmt: skip
         metric_levels = (metrics, F.interpolate(metrics, scale_factor=0.5, mode="bilinear"),
                          F.interpolate(metrics, scale_factor=0.25, mode="bilinear"))  # fmt: skip
-        values = tuple(torch.cat((a, b), dim=0) for a, b in zip(frame0.levels, frame1.levels, strict=True))
-        return PairState(flow_levels, metric_levels, values)  # type: ignore[arg-type]
+        weighted = tuple(
+            softmax_weighted(torch.cat((a, b), dim=0), metric)
+            for a, b, metric in zip(frame0.levels, frame1.levels, metric_levels, strict=True)
+        )
+        return PairState(flow_levels, weighted)  # type: ignore[arg-type]
 
     def synthesize(
         self, frame0: FrameFeatures, frame1: FrameFeatures, pair: PairState, timesteps: Sequence[float]
@@ -119,17 +123,31 @@ class GMFSSUnion(nn.Module):
         factors = torch.cat((t, 1.0 - t)).view(2 * count, 1, 1, 1)
         pick = torch.arange(2, device=device).repeat_interleave(count)
         splatted = []
-        for flows, metrics, values in zip(pair.flows, pair.metrics, pair.values, strict=True):
-            moved = softmax_splat(values[pick], flows[pick] * factors, metrics[pick]).to(dtype)
+        for flows, weighted in zip(pair.flows, pair.weighted, strict=True):
+            moved = splat_weighted(weighted, flows[pick] * factors, pick)
             splatted.append((moved[:count], moved[count:]))
         (img0_level1, img1_level1), (level2_0, level2_1), (level3_0, level3_1) = splatted
+        # channels_last convs are ~1.5x faster on CPU (oneDNN) as well as on CUDA; the frames'
+        # channels are concatenated straight into channels_last buffers (one copy, not two).
         inputs = (
-            torch.cat((img0_level1[:, :3], img1_level1[:, :3]), dim=1),
-            torch.cat((img0_level1[:, 3:], img1_level1[:, 3:]), dim=1),
-            torch.cat((level2_0, level2_1), dim=1),
-            torch.cat((level3_0, level3_1), dim=1),
-            rife,
+            _channels_last_cat((img0_level1[:, :3], img1_level1[:, :3]), dtype),
+            _channels_last_cat((img0_level1[:, 3:], img1_level1[:, 3:]), dtype),
+            _channels_last_cat((level2_0, level2_1), dtype),
+            _channels_last_cat((level3_0, level3_1), dtype),
+            rife.contiguous(memory_format=torch.channels_last),
         )
-        # channels_last convs are ~1.5x faster on CPU (oneDNN) as well as on CUDA.
-        out = self.fusionnet.synnet(*(x.contiguous(memory_format=torch.channels_last) for x in inputs))
+        out = self.fusionnet.synnet(*inputs)
         return out.clamp(0.0, 1.0)
+
+
+def _channels_last_cat(parts: Sequence[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
+    """``torch.cat(parts, dim=1)`` as ``dtype`` in channels_last memory, written in one pass."""
+    batch, _, height, width = parts[0].shape
+    channels = sum(part.shape[1] for part in parts)
+    out = torch.empty((batch, channels, height, width), dtype=dtype, device=parts[0].device,
+                      memory_format=torch.channels_last)  # fmt: skip
+    start = 0
+    for part in parts:
+        out[:, start : start + part.shape[1]].copy_(part)
+        start += part.shape[1]
+    return out

@@ -8,6 +8,13 @@ Softmax splatting (Niklaus & Liu 2020) weights each source pixel by ``exp(metric
 so that, where several pixels land on one target, the one with the larger metric
 (the one in front) wins. The image and its normalising weight are splatted together
 as one extra channel instead of in two passes.
+
+Why it is split into :func:`softmax_weighted` and :func:`splat_weighted`: in a stream
+the values and metrics belong to the pair while only the flow's scale changes with
+``t``, so the weighting (``exp``, the product, the extra channel) is done once per
+pair and each timestep only computes the four target indices and scatters. One
+scatter per corner keeps the temporary at the size of the values (one scatter for
+all four corners at once needs a 4x larger source tensor, and was no faster).
 """
 
 from __future__ import annotations
@@ -17,57 +24,84 @@ import torch
 from .warp import pixel_grid
 
 
+def _corners(flow: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Flat target index (``H*W`` = dropped) and bilinear weight of the four corners, ``(B, H*W)`` each."""
+    batch, _, height, width = flow.shape
+    pixels = height * width
+    coords = pixel_grid(height, width, flow.device) + flow.float()
+    # Non-finite targets go to -2, which has no corner inside the image: dropped.
+    coords = torch.nan_to_num(coords, nan=-2.0, posinf=-2.0, neginf=-2.0)
+    x_target, y_target = coords[:, 0].reshape(batch, pixels), coords[:, 1].reshape(batch, pixels)
+    x_left, y_top = x_target.floor(), y_target.floor()
+    frac_x, frac_y = x_target - x_left, y_target - y_top
+    x_left, y_top = x_left.long(), y_top.long()
+    inside_x = ((x_left >= 0) & (x_left < width), (x_left >= -1) & (x_left < width - 1))
+    inside_y = ((y_top >= 0) & (y_top < height), (y_top >= -1) & (y_top < height - 1))
+    weight_x = (1.0 - frac_x, frac_x)
+    weight_y = (1.0 - frac_y, frac_y)
+    base = y_top * width + x_left
+    indices, weights = [], []
+    for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        inside = inside_x[dx] & inside_y[dy]
+        # Pixels that fall outside go to one spare slot past the end, dropped by the caller.
+        indices.append(torch.where(inside, base + (dy * width + dx), pixels))
+        weights.append(weight_x[dx] * weight_y[dy])
+    return indices, weights
+
+
+def _scatter(values: torch.Tensor, flow: torch.Tensor, sources: torch.Tensor | None) -> torch.Tensor:
+    """Sum-splat ``values[sources[i]]`` (``values[i]`` if no ``sources``) along ``flow[i]``: ``(B, C, H*W + 1)``."""
+    batch, _, height, width = flow.shape
+    channels = values.shape[1]
+    pixels = height * width
+    flat = values.float().reshape(values.shape[0], channels, pixels)
+    if sources is not None:
+        flat = flat[sources]
+    out = flat.new_zeros((batch, channels, pixels + 1))
+    indices, weights = _corners(flow)
+    for index, weight in zip(indices, weights, strict=True):
+        out.scatter_add_(2, index.unsqueeze(1).expand(batch, channels, pixels), flat * weight.unsqueeze(1))
+    return out
+
+
 def forward_splat(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sum-splat ``values`` ``(B, C, H, W)`` along ``flow`` ``(B, 2, H, W)``; float32 in, float32 out.
 
     Targets outside the image and non-finite flows are dropped.
     """
     batch, channels, height, width = values.shape
-    pixels = height * width
-    coords = pixel_grid(height, width, flow.device) + flow.float()
-    finite = torch.isfinite(coords).all(dim=1)
-    coords = torch.where(finite.unsqueeze(1), coords, torch.full_like(coords, -2.0))
-    x_target, y_target = coords[:, 0], coords[:, 1]
-    x_left, y_top = x_target.floor(), y_target.floor()
-    frac_x, frac_y = x_target - x_left, y_target - y_top
-    x_left, y_top = x_left.long(), y_top.long()
+    return _scatter(values, flow, None)[:, :, : height * width].view(batch, channels, height, width)
 
-    indices = []
-    weights = []
-    for dx, dy, weight in (
-        (0, 0, (1.0 - frac_x) * (1.0 - frac_y)),
-        (1, 0, frac_x * (1.0 - frac_y)),
-        (0, 1, (1.0 - frac_x) * frac_y),
-        (1, 1, frac_x * frac_y),
-    ):
-        xs, ys = x_left + dx, y_top + dy
-        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-        # Pixels that fall outside go to one spare slot past the end, dropped below.
-        indices.append(torch.where(inside, ys * width + xs, pixels).view(batch, 1, pixels))
-        weights.append(weight.view(batch, 1, pixels))
-    index = torch.cat(indices, dim=2).expand(batch, channels, 4 * pixels)
-    source = (values.reshape(batch, channels, 1, pixels).float() * torch.stack(weights, dim=2)).view(
-        batch, channels, 4 * pixels
-    )
-    out = values.new_zeros((batch, channels, pixels + 1), dtype=torch.float32)
-    out.scatter_add_(2, index, source)
-    return out[:, :, :pixels].view(batch, channels, height, width)
+
+def softmax_weighted(values: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
+    """``[values * e^m, e^m]`` in float32, ``(B, C + 1, H, W)``: what :func:`splat_weighted` moves.
+
+    Softmax weights are invariant to a per-image constant; subtracting each image's
+    max keeps ``exp`` finite (it would overflow in float16).
+    """
+    metric = metric.float()
+    weight = (metric - metric.amax(dim=(1, 2, 3), keepdim=True)).exp()
+    return torch.cat((values.float() * weight, weight), dim=1)
+
+
+def splat_weighted(weighted: torch.Tensor, flow: torch.Tensor, sources: torch.Tensor | None = None) -> torch.Tensor:
+    """Splat :func:`softmax_weighted` output along ``flow`` and normalise: ``(B, C, H, W)`` float32.
+
+    ``sources`` picks the image of ``weighted`` for each flow (several timesteps of one
+    frame share it); 0 where nothing lands.
+    """
+    batch, _, height, width = flow.shape
+    channels = weighted.shape[1] - 1
+    splatted = _scatter(weighted, flow, sources)[:, :, : height * width]
+    total = splatted[:, -1:]
+    total = torch.where(total > 0, total, torch.ones_like(total))
+    return torch.div(splatted[:, :-1], total).view(batch, channels, height, width)
 
 
 def softmax_splat(values: torch.Tensor, flow: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
     """Softmax-splat ``values`` along ``flow`` with importance ``metric`` ``(B, 1, H, W)``.
 
     Returns ``sum(v * e^m) / sum(e^m)`` per target pixel, and 0 where nothing lands.
-    Zero flow returns ``values``. Computed in float32 (``exp`` would overflow in
-    float16) and returned in the dtype of ``values``.
+    Zero flow returns ``values``. Computed in float32 and returned in the dtype of ``values``.
     """
-    dtype = values.dtype
-    metric = metric.float()
-    # Softmax weights are invariant to a per-image constant; subtracting the max keeps exp() finite.
-    metric = metric - metric.amax(dim=(1, 2, 3), keepdim=True)
-    weight = metric.exp()
-    splatted = forward_splat(torch.cat((values.float() * weight, weight), dim=1), flow)
-    total = splatted[:, -1:]
-    covered = total > 0
-    out = splatted[:, :-1] / torch.where(covered, total, torch.ones_like(total))
-    return out.to(dtype)
+    return splat_weighted(softmax_weighted(values, metric), flow).to(values.dtype)
