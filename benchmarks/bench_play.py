@@ -105,7 +105,7 @@ def play_once(clip: Path, backend: str, height: int, seconds: float, adaptive: b
         "load": os.getloadavg()[0],
         "late": result.frames_late,
         "late_at": result.late_indices,
-        "changes": [f"{c.at:.1f} s: {c.old} -> {c.new} ({c.reason})" for c in result.changes],
+        "changes": [f"{c.at:.1f} s: {c.old} -> {c.new} ({c.reason.value}: {c.detail})" for c in result.changes],
         "dropped": result.mpv_dropped + result.mpv_delayed,
         "step_downs": result.step_downs,
         "final": final,

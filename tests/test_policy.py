@@ -51,7 +51,7 @@ def test_over_budget_while_the_buffer_drains_steps_down_one_level() -> None:
     now, decision = decisions[0]
     # quiet for the first second, then four samples over budget in a row
     assert now == pytest.approx(1.75)
-    assert decision.step_down and "25.0 ms per frame > 16.7" in decision.detail
+    assert decision.step_down and "25.0 ms per frame (budget 16.7 ms)" in decision.detail
 
 
 def test_over_budget_with_a_full_buffer_is_not_a_reason_to_step_down() -> None:

@@ -124,7 +124,8 @@ class RealTimePolicy:
                 self.hold_seconds = min(MAX_HOLD_SECONDS, self.hold_seconds * 2)  # the step up did not last
             if sample.buffered < low:
                 return self._change(now, self.level + 1, Reason.BUFFER_LOW, f"buffer {sample.buffered} frames")
-            return self._change(now, self.level + 1, Reason.OVER_BUDGET, f"{cost:.1f} ms per frame > {budget:.1f}")
+            detail = f"{cost:.1f} ms per frame (budget {budget:.1f} ms)"
+            return self._change(now, self.level + 1, Reason.OVER_BUDGET, detail)
         if self.level > 0 and cost < HEADROOM_SHARE * budget and sample.buffered >= half:
             if self._good_since is None:
                 self._good_since = now
