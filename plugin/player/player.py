@@ -345,7 +345,9 @@ class Player:
             settings["alang"] = self.options.audio_languages
         if self.options.subtitle_languages:
             settings["slang"] = self.options.subtitle_languages
-        if self.fonts_folder is not None:
+        # (a --mpv sub-fonts-dir/config/config-dir of the user's own wins: then they choose the fonts)
+        user_chose_fonts = bool({"sub-fonts-dir", "config", "config-dir"} & set(self.mpv_options))
+        if self.fonts_folder is not None and not user_chose_fonts:
             if self._client_api() >= SUB_FONTS_DIR_API:
                 settings["sub-fonts-dir"] = str(self.fonts_folder)
             else:
@@ -478,6 +480,8 @@ class Player:
         delayed = int(self._observed.get("vo-delayed-frame-count") or 0)
         if monitor.is_alive():
             monitor.join(5)  # before terminate: it talks to mpv
+            if monitor.is_alive():  # pragma: no cover - a monitor step stuck in mpv
+                log.warning("the monitor thread did not stop")
         self.producer.cancel()
         self.producer.stop()
         self.mpv = None
