@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import av
+
 from ..errors import InputError
-from ..io.video import DecodedFrame, _open_input, decode
+from ..io.video import DecodedFrame, decode, probe
 from ..schedules import SCHEDULES, output_frame_count
 from .frames import tag_cuts
 
@@ -92,6 +94,7 @@ class SourceScan:
 def scan_source(path: str | Path, height: int | None, scene_detect: bool) -> SourceScan:
     """Decode the input once: frame times and durations, cut flags, keyframe timestamps."""
     path = Path(path)
+    probe(path)  # one-line errors for anything that is not a video, before any work
     keyframe_pts = _keyframe_timestamps(path)
     entries: list[SourceEntry] = []
     size: tuple[int, int] | None = None
@@ -110,7 +113,7 @@ def scan_source(path: str | Path, height: int | None, scene_detect: bool) -> Sou
 def _keyframe_timestamps(path: Path) -> dict[Fraction, int]:
     """Presentation time -> stream timestamp of every keyframe packet (demux only, no decoding)."""
     found: dict[Fraction, int] = {}
-    with _open_input(path) as container:
+    with av.open(str(path), mode="r") as container:
         stream = container.streams.video[0]
         time_base = stream.time_base or Fraction(1, 1)
         for packet in container.demux(stream):

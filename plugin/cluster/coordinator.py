@@ -109,9 +109,13 @@ class ClusterResult(ConvertResult):
     #: starting or joining Ray and starting the actors (model loading overlaps the planning)
     startup_seconds: float = 0.0
     planning_seconds: float = 0.0
+    #: waiting after the planning for the workers to finish loading their models
+    waiting_seconds: float = 0.0
     rendering_seconds: float = 0.0
     joining_seconds: float = 0.0
     worker_status: dict[str, str] = field(default_factory=dict)
+    #: (output frames, seconds) of every chunk rendered by this run, as its worker measured it
+    chunk_costs: list[tuple[int, float]] = field(default_factory=list)
 
 
 def default_chunk_dir(target: Path) -> Path:
@@ -153,6 +157,18 @@ def start_workers(ray: Any, options: ConvertOptions, cluster: ClusterOptions) ->
             for _ in range(count)]
 
 
+def wait_for_workers(ray: Any, workers: list[Any]) -> str:
+    """Block until every worker has loaded its model; the backend's description. A worker that cannot start
+    (unknown backend, missing weights) fails here with its own one-line reason."""
+    try:
+        descriptions = ray.get([worker.backend.remote() for worker in workers])
+    except ray.exceptions.RayActorError as error:
+        cause = getattr(error, "cause", None) or getattr(error, "error_msg", None) or error
+        lines = [line for line in str(cause).splitlines() if line.strip()]
+        raise StsrError(f"a worker could not start: {lines[-1] if lines else type(error).__name__}") from None
+    return str(descriptions[0])
+
+
 def convert_on_cluster(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str],
@@ -191,6 +207,8 @@ def convert_on_cluster(
         folder = cluster.chunk_dir or default_chunk_dir(target)
         folder.mkdir(parents=True, exist_ok=True)
         planned = time.monotonic()
+        backend = wait_for_workers(ray, workers)
+        ready = time.monotonic()
         finished = [chunk for chunk in plan.chunks if check_record(plan, plan_id, folder, chunk)]
         to_render = [chunk for chunk in plan.chunks if chunk not in finished]
         if progress is not None:
@@ -205,7 +223,6 @@ def convert_on_cluster(
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
         rendered_at = time.monotonic()
-        backend = ray.get(workers[0].backend.remote())
         written = 0
         for attempt in range(2):
             try:
@@ -232,8 +249,9 @@ def convert_on_cluster(
             width=plan.scan.frame_width, height=plan.scan.frame_height, chunks=len(plan.chunks),
             rendered=dispatcher.rendered, reused=len(finished), workers=len(workers),
             startup_seconds=connected - started, planning_seconds=planned - connected,
-            rendering_seconds=rendered_at - planned,
+            waiting_seconds=ready - planned, rendering_seconds=rendered_at - ready,
             joining_seconds=joined - rendered_at, worker_status=dict(dispatcher.status),
+            chunk_costs=list(dispatcher.costs),
         )
     finally:
         for worker in workers if not actors else []:
@@ -256,6 +274,7 @@ class _Dispatcher:
         self.done, self.chunks_done = done, chunks_done
         self.rendered = 0
         self.status: dict[str, str] = {}
+        self.costs: list[tuple[int, float]] = []
 
     def job(self, chunk: Chunk) -> ChunkJob:
         plan = self.plan
@@ -307,6 +326,7 @@ class _Dispatcher:
         self.done += result.frames
         self.chunks_done += 1
         self.rendered += 1
+        self.costs.append((result.frames, result.seconds))
         rate = result.frames / result.seconds if result.seconds > 0 else 0.0
         line = (f"worker {worker} ({result.worker}): chunk {chunk.number + 1}/{len(self.plan.chunks)} "
                 f"(frames {chunk.first}-{chunk.stop - 1}) in {result.seconds:.1f} s, {rate:.1f} frames/s")

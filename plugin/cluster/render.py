@@ -35,7 +35,7 @@ from stsr.engine.chunks import Chunk, SourceEntry, frames_with_plan_cuts
 from stsr.engine.frames import resample_frames, tensor_to_frame
 from stsr.errors import StsrError
 from stsr.interpolators import Interpolator
-from stsr.io.video import DecodedFrame, _open_input, decode, probe, processing_size
+from stsr.io.video import DecodedFrame, decode, probe, processing_size
 
 #: the chunk file's pixel format: FFV1 stores 8-bit RGB losslessly as bgr0
 CHUNK_PIXELS = "bgr0"
@@ -128,7 +128,7 @@ def _decode_after_seek(source: str, height: int | None, entries: Sequence[Source
     info = probe(source)
     width, out_height = processing_size(info.width, info.height, height)
     first = entries[0]
-    with _open_input(Path(source)) as container:
+    with av.open(source, mode="r") as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         time_base = stream.time_base or Fraction(1, 1)
