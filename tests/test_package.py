@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -142,9 +143,15 @@ def test_convert_and_analyze(make_clip, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_wheel_holds_every_module(tmp_path: Path) -> None:
     """Build the wheel, install it alone into a fresh venv, import every module; `import core` fails there."""
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = tmp_path / "source"
+    for name in ("core", "plugin"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-                    str(REPO)], check=True, timeout=300, capture_output=True)
+                    str(source)], check=True, timeout=300, capture_output=True)
     (wheel,) = dist.glob("stsr-*.whl")
     venv = tmp_path / "venv"
     base_python = getattr(sys, "_base_executable", sys.executable)
