@@ -18,9 +18,9 @@ from typing import Any
 
 from ..errors import Cancelled, InputError
 from ..interpolators import Interpolator
-from ..io.video import AtomicOutput, VideoWriter, decode, probe
+from ..io.video import AtomicOutput, VideoWriter, check_copies, choose_settings, decode, probe, processing_size
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES, output_frame_count
-from .frames import make_interpolator, tensor_to_frame
+from .frames import make_interpolator, tensor_to_frame, tensor_to_frame16
 from .rates import target_rate
 from .stages import JobStages, start_resampling
 
@@ -38,8 +38,13 @@ class ConvertOptions:
     schedule: str = DEFAULT_SCHEDULE
     scene_detect: bool = True
     device: str = "auto"
-    codec: str = "h264"
+    #: h264, h265, av1, vp9, ffv1, h264_nvenc, hevc_nvenc; None: H.265 10-bit for deep inputs, else H.264
+    codec: str | None = None
     overwrite: bool = False
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None
+    encoder_options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,16 +95,23 @@ def convert(
     source, target = Path(source), Path(target)
     if source.resolve() == target.resolve():
         raise InputError(f"{target}: output would overwrite the input")
-    atomic = AtomicOutput(target, options.overwrite)  # refuses an existing target before any work
+    atomic = AtomicOutput(target, options.overwrite)  # refuses an existing or unwritable target before any work
     info = probe(source)
+    # Everything about the output is checked before any work: codec vs container, encoder, copied streams.
+    out_width, out_height = processing_size(info.width, info.height, options.height, even=False)
+    settings = choose_settings(target, options.codec, info.bit_depth, out_width, out_height, options.crf,
+                               options.preset, options.pix_fmt, options.encoder_options)
+    check_copies(source, target)
+    deep = info.bit_depth > 8 or settings.bit_depth > 8
     rate = target_rate(info.frame_rate, options.fps, options.times)
     if interpolator is None:
         interpolator = make_interpolator(options.backend, options.device, options.backend_options)
     started = time.monotonic()
     written = 0
     with JobStages(stop) as stages:
-        head, outputs = start_resampling(stages, decode(source, options.height), interpolator, rate,
-                                         options.schedule, options.scene_detect, str(source))
+        frames = decode(source, options.height, deep=deep, even=False)
+        head, outputs = start_resampling(stages, frames, interpolator, rate, options.schedule, options.scene_detect,
+                                         str(source))
         if stages.cancelled:
             raise Cancelled(f"{source}: conversion cancelled")
         height, width = head[0].rgb.shape[:2]
@@ -107,10 +119,12 @@ def convert(
         end_estimate = start + (info.duration or Fraction(info.frame_count) / info.frame_rate)
         total = output_frame_count(start, end_estimate, rate)
         with atomic:
-            writer = VideoWriter(atomic.temporary, rate, width, height, options.codec, copy_from=source)
+            writer = VideoWriter(atomic.temporary, rate, width, height, settings, copy_from=source, color=info.color,
+                                 target=target)
+            to_pixels = tensor_to_frame16 if deep else tensor_to_frame
             try:
                 for output in outputs:
-                    writer.write(tensor_to_frame(output.image), output.time)
+                    writer.write(to_pixels(output.image), output.time)
                     written += 1
                     if progress is not None:
                         progress(Progress(written, max(total, written), time.monotonic() - started))

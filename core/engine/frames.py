@@ -19,7 +19,10 @@ from ..schedules import DEFAULT_SCHEDULE, OutputFrame, Resampler, SourceFrame
 
 
 def frame_to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (H, W, 3) -> float32 (3, H, W) in [0, 1] on ``device``."""
+    """uint8 or uint16 (H, W, 3) -> float32 (3, H, W) in [0, 1] on ``device`` (16-bit keeps 10-bit precision)."""
+    if rgb.dtype == np.uint16:  # torch has no uint16 arithmetic on every device: go through int32
+        tensor = torch.from_numpy(rgb.astype(np.int32)).to(device, non_blocking=True)
+        return tensor.permute(2, 0, 1).float().div_(65535.0)
     tensor = torch.from_numpy(rgb).to(device, non_blocking=True)
     return tensor.permute(2, 0, 1).float().div_(255.0)
 
@@ -29,11 +32,17 @@ def tensor_to_frame(image: torch.Tensor) -> np.ndarray:
     return image.detach().clamp(0, 1).mul(255.0).round_().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 
 
+def tensor_to_frame16(image: torch.Tensor) -> np.ndarray:
+    """float (3, H, W) in [0, 1] -> uint16 (H, W, 3) on the full 16-bit scale: no 8-bit step before a 10-bit encode."""
+    scaled = image.detach().clamp(0, 1).mul(65535.0).round_().to(torch.int32).permute(1, 2, 0).contiguous()
+    return scaled.cpu().numpy().astype(np.uint16)
+
+
 def tag_cuts(frames: Iterable[DecodedFrame], scene_detect: bool) -> Iterator[tuple[DecodedFrame, bool]]:
     """Pair every decoded frame with "a cut lies before it"."""
     detector = create_detector(scene_detect)
     for frame in frames:
-        yield frame, detector.is_cut(frame.rgb)
+        yield frame, detector.is_cut(frame.rgb8)
 
 
 def resample_frames(

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from stsr.engine import ConvertOptions, Progress, convert, parse_rate, silence_library_logs
 from stsr.errors import InputError
+from stsr.io.video import CODEC_NAMES, parse_encoder_options
 from stsr.schedules import DEFAULT_SCHEDULE, SCHEDULES
 from stsr.weights import MODELS
 
@@ -88,8 +89,25 @@ def options_from_args(args: argparse.Namespace) -> ConvertOptions:
     return ConvertOptions(
         fps=args.fps, times=args.times, backend=args.backend, backend_options=backend_options,
         height=args.height, schedule=schedule_from_args(args), scene_detect=args.scene_detect, device=args.device,
-        codec=getattr(args, "codec", "h264"), overwrite=getattr(args, "overwrite", False),
+        codec=getattr(args, "codec", None), overwrite=getattr(args, "overwrite", False),
+        crf=getattr(args, "crf", None), preset=getattr(args, "preset", None), pix_fmt=getattr(args, "pix_fmt", None),
+        encoder_options=parse_encoder_options(getattr(args, "encoder_opt", None) or []),
     )
+
+
+def add_encoder_arguments(parser: argparse.ArgumentParser) -> None:
+    """--codec, --crf, --preset, --pix-fmt, --encoder-opt: the encoder control ffmpeg users expect."""
+    parser.add_argument("--codec", choices=CODEC_NAMES, default=None,
+                        help="video codec (default: h265 10-bit for 10-bit inputs, h264 for 8-bit, vp9 for .webm; "
+                             "h264_nvenc/hevc_nvenc need an NVIDIA GPU)")
+    parser.add_argument("--crf", type=int, default=None, metavar="N",
+                        help="constant quality (default: h264/h265 18, av1/vp9 28, nvenc cq 19)")
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help="encoder preset (x264/x265: medium; svt-av1: 8; vp9: cpu-used 4; nvenc: p5)")
+    parser.add_argument("--pix-fmt", dest="pix_fmt", default=None, metavar="FMT",
+                        help="output pixel format (default: the input's bit depth, e.g. yuv420p10le for 10-bit)")
+    parser.add_argument("--encoder-opt", dest="encoder_opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="option passed to the encoder as it is (repeatable), e.g. tune=animation")
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -123,9 +141,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("convert", help="convert a video to a smooth higher frame rate",
                                    description="Resample INPUT to a uniform higher frame rate without stutter.")
     parser.add_argument("input", help="input video")
-    parser.add_argument("output", help="output video (.mp4, .mkv, .mov)")
+    parser.add_argument("output", help="output video (.mkv keeps every stream; .mp4, .mov, .webm)")
     add_engine_arguments(parser)
-    parser.add_argument("--codec", choices=("h264", "h265", "ffv1"), default="h264", help="video codec")
+    add_encoder_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_cluster_arguments(parser)

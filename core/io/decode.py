@@ -1,0 +1,121 @@
+"""Decoding the first video stream as RGB frames with exact timestamps.
+
+Times are exact :class:`~fractions.Fraction` seconds from the container's
+timestamps, so variable frame rate input is handled by the schedule, not by
+guessing a rate. Inputs deeper than 8 bits can be decoded as 16-bit RGB
+(``deep=True``) so that 10-bit precision survives into the float tensors.
+The YUV -> RGB matrix is the input's own (BT.709 for untagged HD, BT.601 for SD).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from ..errors import InputError
+from .probe import open_input, probe, processing_size, short_reason
+
+#: swscale's exact rounding: without it RGB <-> YUV steps are off by up to one code value
+ACCURATE = av.video.reformatter.Interpolation.BILINEAR | av.video.reformatter.Interpolation.ACCURATE_RND
+
+
+def swscale_colorspace(matrix: int) -> int:
+    """FFmpeg matrix value -> the closest one swscale has coefficients for."""
+    if matrix in (1, 4, 5, 7, 9):
+        return matrix
+    if matrix == 10:  # BT.2020 constant luminance: swscale only knows the non-constant one
+        return 9
+    return 5  # BT.601 (5 and 6 are the same matrix)
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """An RGB frame (H, W, 3), uint8 or uint16 (``deep`` decoding), with its exact time and duration."""
+
+    index: int
+    time: Fraction
+    duration: Fraction
+    rgb: np.ndarray
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.rgb.dtype == np.uint16 else 8
+
+    @property
+    def rgb8(self) -> np.ndarray:
+        """The frame as uint8 (for cut detection and previews)."""
+        if self.rgb.dtype == np.uint8:
+            return self.rgb
+        return (self.rgb >> 8).astype(np.uint8)
+
+
+def decode(
+    path: str | os.PathLike[str],
+    height: int | None = None,
+    start_time: Fraction | None = None,
+    deep: bool = False,
+    even: bool = True,
+) -> Iterator[DecodedFrame]:
+    """Decode the first video stream as RGB at ``height`` with exact timestamps.
+
+    ``start_time`` seeks to the keyframe before it and drops frames before it.
+    ``deep`` gives uint16 RGB (full 16-bit scale) instead of uint8; ``even=False``
+    keeps an odd input size as it is. Corrupt data raises :class:`InputError`. The
+    duration of the last frame is the stream's own when given, else the interval
+    before it (right for VFR, where the nominal rate is only an average).
+    """
+    path = Path(path)
+    info = probe(path)
+    width, out_height = processing_size(info.width, info.height, height, even=even)
+    matrix = swscale_colorspace(info.color.conversion_matrix(info.width, info.height))
+    color_range = 2 if info.color.full_range else 1
+    rgb_format = "rgb48le" if deep else "rgb24"
+    with open_input(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = stream.time_base or Fraction(1, 1)
+        nominal = Fraction(1) / info.frame_rate
+        if start_time:
+            container.seek(int(start_time / time_base), stream=stream, backward=True, any_frame=False)
+        previous: tuple[Fraction, np.ndarray, Fraction | None] | None = None
+        intervals: list[Fraction] = []
+        index = 0
+        last_time: Fraction | None = None
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is not None:
+                    time = Fraction(frame.pts) * time_base
+                elif last_time is not None:
+                    time = last_time + (intervals[-1] if intervals else nominal)
+                else:
+                    time = Fraction(0)
+                if last_time is not None and time <= last_time:
+                    continue  # duplicate or out-of-order timestamp: keep the stream monotonic
+                if start_time is not None and time < start_time and time + nominal <= start_time:
+                    last_time = time
+                    continue
+                if last_time is not None:
+                    intervals.append(time - last_time)
+                    intervals = intervals[-64:]
+                last_time = time
+                own = Fraction(frame.duration) * time_base if frame.duration else None
+                rgb = frame.reformat(width=width, height=out_height, format=rgb_format, src_colorspace=matrix,
+                                     src_color_range=color_range, interpolation=ACCURATE).to_ndarray()
+                if previous is not None:
+                    ptime, prgb, _ = previous
+                    yield DecodedFrame(index, ptime, time - ptime, prgb)
+                    index += 1
+                previous = (time, rgb, own)
+        except av.error.FFmpegError as error:
+            raise InputError(f"{path}: corrupt video stream near frame {index} ({short_reason(error)})") from None
+        if previous is not None:
+            ptime, prgb, own = previous
+            last_duration = own or (intervals[-1] if intervals else nominal)
+            yield DecodedFrame(index, ptime, last_duration, prgb)
