@@ -285,3 +285,36 @@ def test_interpolate_command_writes_the_middle(real_weights: Path, tmp_path: Pat
     assert psnr(bgr_to_tensor(written), bgr_to_tensor(truth), 4) > before + 8
     assert stsr(["interpolate", str(paths[0]), str(tmp_path / "missing.png"), "--out", str(out)]) == 2
 
+
+
+def test_fp16_export_is_small_and_gives_the_same_frames(real_weights: Path, rife: RIFEInterpolator,
+                                                        tmp_path: Path) -> None:
+    folder = tmp_path / "fp16"
+    assert stsr(["weights", "export-fp16", str(folder)]) == 0
+    files = sorted(folder.iterdir())
+    assert [path.name for path in files] == ["flownet.pkl", "fusionnet.pkl", "metric.pkl", "rife.pkl"]
+    assert sum(path.stat().st_size for path in files) < 40e6  # the GPU check carries it
+    state = torch.load(folder / "rife.pkl", weights_only=True)
+    assert {value.dtype for value in state.values()} == {torch.float16}
+    half = create_backend("rife", device="cpu", weights_dir=str(folder), exact_endpoints=False)
+    frame0, frame1, _ = shifted_views(64, 128, 6)
+    expected = rife.prepare(frame0, frame1).frame_at(0.5)
+    assert psnr(half.prepare(frame0, frame1).frame_at(0.5), expected) > 45
+
+
+def test_compile_falls_back_to_eager_when_compilation_fails(real_weights: Path, rife: RIFEInterpolator,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_compile(fn, **options):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("no C++ compiler")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    backend = create_backend("rife", device="cpu", compile="default", exact_endpoints=False)
+    assert "torch.compile default" in backend.describe()
+    frame0, frame1, _ = shifted_views(64, 128, 6)
+    out = backend.prepare(frame0, frame1).frame_at(0.5)
+    torch.testing.assert_close(out, rife.prepare(frame0, frame1).frame_at(0.5), rtol=0, atol=0)
+    with pytest.raises(InputError, match="compile"):
+        create_backend("rife", compile="fastest")

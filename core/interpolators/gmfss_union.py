@@ -32,6 +32,7 @@ from .tensors import (
     batch_pixels,
     check_frames,
     chunks,
+    compile_modules,
     compute_dtype,
     endpoint,
     pick_device,
@@ -112,6 +113,7 @@ class GMFSSUnionInterpolator(Interpolator):
         max_batch_pixels: int | None = None,
         exact_endpoints: bool = True,
         cache_frames: int = 3,
+        compile: str = "none",
     ) -> None:
         super().__init__(pick_device(device))
         from ..weights import load_gmfss_union
@@ -132,6 +134,10 @@ class GMFSSUnionInterpolator(Interpolator):
         if self.device.type == "cuda":
             net = net.to(memory_format=torch.channels_last)
         self.net = net.eval().requires_grad_(False)
+        #: torch.compile mode (none, default, reduce-overhead), see tensors.compile_modules
+        self.compile = compile
+        compile_modules((self.net.flownet.backbone, self.net.flownet.transformer, self.net.fusionnet.feat_ext,
+                         self.net.ifnet, self.net.fusionnet.synnet), compile)  # fmt: skip
         self._cache: OrderedDict[int, _CachedFrame] = OrderedDict()
         self._cache_frames = max(2, cache_frames)
         # One backend may serve several jobs (a watch folder, a library user's threads): the cache is
@@ -140,7 +146,8 @@ class GMFSSUnionInterpolator(Interpolator):
 
     def describe(self) -> str:
         precision = "fp16" if self.dtype == torch.float16 else "fp32"
-        return f"gmfss_union ({self.model}, flow scale {self.scale:g}, {precision}) on {self.device}"
+        compiled = "" if self.compile == "none" else f", torch.compile {self.compile}"
+        return f"gmfss_union ({self.model}, flow scale {self.scale:g}, {precision}{compiled}) on {self.device}"
 
     def _frame_features(self, frame: torch.Tensor) -> FrameFeatures:
         key = id(frame)

@@ -22,6 +22,7 @@ from .tensors import (
     batch_pixels,
     check_frames,
     chunks,
+    compile_modules,
     compute_dtype,
     endpoint,
     pick_device,
@@ -82,6 +83,7 @@ class RIFEInterpolator(Interpolator):
         weights_dir: str | None = None,
         max_batch_pixels: int | None = None,
         exact_endpoints: bool = True,
+        compile: str = "none",
     ) -> None:
         super().__init__(pick_device(device))
         from ..weights import load_rife
@@ -100,10 +102,14 @@ class RIFEInterpolator(Interpolator):
         if self.device.type == "cuda":
             net = net.to(memory_format=torch.channels_last)
         self.net = net.eval().requires_grad_(False)
+        #: torch.compile mode (none, default, reduce-overhead), see tensors.compile_modules
+        self.compile = compile
+        compile_modules((self.net,), compile)
 
     def describe(self) -> str:
         precision = "fp16" if self.dtype == torch.float16 else "fp32"
-        return f"rife (IFNet 4.6, scale {self.scale:g}, {precision}) on {self.device}"
+        compiled = "" if self.compile == "none" else f", torch.compile {self.compile}"
+        return f"rife (IFNet 4.6, scale {self.scale:g}, {precision}{compiled}) on {self.device}"
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
         size = check_frames(frame0, frame1)

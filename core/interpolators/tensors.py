@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..device import resolve_device
 from ..errors import InputError
@@ -93,3 +96,54 @@ def endpoint(t: Timestep, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.T
     if t == 1:
         return frame1
     return None
+
+
+#: ``compile`` option values: off, inductor, inductor with CUDA graphs
+COMPILE_MODES = ("none", "default", "reduce-overhead")
+
+
+def compile_modules(modules: Sequence[nn.Module], mode: str) -> None:
+    """Run each module's ``forward`` through ``torch.compile`` (inductor), falling back to eager.
+
+    Why optional: compiling costs tens of seconds to minutes per input shape (on two CPU
+    cores more than it saves on a short clip), and it needs a C++ compiler (CPU) or
+    Triton (CUDA). A compile or run failure is reported once and the module runs
+    eagerly from then on, so ``compile`` can never break a conversion. With
+    ``reduce-overhead`` (CUDA graphs) outputs are cloned: a graph's output buffers are
+    rewritten by its next replay, and callers cache some outputs (frame features).
+    """
+    if mode not in COMPILE_MODES:
+        raise InputError(f"compile must be one of {', '.join(COMPILE_MODES)}, got {mode!r}")
+    if mode == "none":
+        return
+    for module in modules:
+        module.forward = _compiled_or_eager(module.forward, mode, type(module).__name__)  # type: ignore[method-assign]
+
+
+def _compiled_or_eager(eager: Callable[..., Any], mode: str, name: str) -> Callable[..., Any]:
+    try:
+        fast = torch.compile(eager, mode=mode)
+    except Exception as error:
+        print(f"stsr: torch.compile unavailable for {name} ({error}); running eagerly", file=sys.stderr)
+        return eager
+    failed = False
+    graphs = mode == "reduce-overhead"
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failed
+        if not failed:
+            try:
+                if graphs:
+                    torch.compiler.cudagraph_mark_step_begin()
+                    out = fast(*args, **kwargs)
+                    return torch.utils._pytree.tree_map(
+                        lambda x: x.clone() if isinstance(x, torch.Tensor) else x, out
+                    )
+                return fast(*args, **kwargs)
+            except Exception as error:
+                failed = True
+                reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+                print(f"stsr: torch.compile failed for {name} ({reason}); running eagerly", file=sys.stderr)
+        return eager(*args, **kwargs)
+
+    return call

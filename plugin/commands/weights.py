@@ -1,4 +1,4 @@
-"""``stsr weights fetch|verify|path``: get, check and locate the GMFSS_union weights."""
+"""``stsr weights fetch|verify|path|export-fp16``: get, check, locate and export the GMFSS_union weights."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ def _path(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_fp16(args: argparse.Namespace) -> int:
+    files = weights.export_fp16(args.folder, model=args.model, directory=args.weights)
+    total = sum(path.stat().st_size for path in files)
+    for path in files:
+        print(path)
+    print(f"float16 copy of the {args.model} model: {total / 1e6:.1f} MB; load it with --weights {args.folder}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "weights",
@@ -48,3 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=_verify)
     path = actions.add_parser("path", help="print the weights folder")
     path.set_defaults(func=_path)
+    export = actions.add_parser("export-fp16", help="write a float16 copy of one model (~24 MB) into a folder",
+                                description="For machines that run float16 (CUDA) and cannot fetch the weights: "
+                                            "flownet/rife/metric/fusionnet.pkl, loadable with --weights FOLDER.")
+    export.add_argument("folder", help="folder to write (created if missing)")
+    export.add_argument("--model", default="vanillagan", choices=weights.MODELS, help="fusion/metric weights")
+    export.add_argument("--weights", default=None, help="read from this folder instead of the fetched cache")
+    export.set_defaults(func=_export_fp16)
