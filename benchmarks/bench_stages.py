@@ -1,6 +1,7 @@
 """Where gmfss_union's time goes: per stage ms, GFLOP, GFLOP/s, against this machine's own ceilings.
 
 Usage: ``.venv/bin/python -m benchmarks.bench_stages [--size 960x540] [--reps 2] [--reference CORE_DIR]``
+       ``.venv/bin/python -m benchmarks.bench_stages --reference CORE_DIR --convert SECONDS [--reps 1]``
 
 One stream step is run the way the interpolator runs it (two frames encoded, one pair
 prepared, four timesteps synthesised in one batch) and every stage is timed by
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 TIMESTEPS = (0.2, 0.4, 0.6, 0.8)
 #: (label, per, ceiling kind): the table's rows in pipeline order
@@ -98,6 +99,18 @@ def ceilings() -> dict[str, float]:
 # --------------------------------------------------------------------------- instrumentation
 
 
+def _cpu_flash_attention_flops(query_shape: Any, key_shape: Any, value_shape: Any, *_: Any, **__: Any) -> int:
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+#: the counter knows the CUDA attention kernels but not the CPU one that SDPA dispatches to here
+_EXTRA_FLOPS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention_flops}
+
+
+def flop_counter() -> FlopCounterMode:
+    return FlopCounterMode(display=False, custom_mapping=_EXTRA_FLOPS)
+
+
 class Recorder:
     """Accumulates seconds (or FLOPs, in counting mode) per stage label."""
 
@@ -114,7 +127,7 @@ class Recorder:
         self.active = True
         try:
             if self.count_flops:
-                with FlopCounterMode(display=False) as counter:
+                with flop_counter() as counter:
                     yield
                 amount = float(counter.get_total_flops())
             else:
@@ -192,7 +205,7 @@ def one_step(backend: Any, frames: list[torch.Tensor], recorder: Recorder) -> di
 
     def phase(label: str, fn: Callable[[], Any]) -> Any:
         if recorder.count_flops:
-            with FlopCounterMode(display=False) as counter:
+            with flop_counter() as counter:
                 result = fn()
             whole[label] = float(counter.get_total_flops())
         else:
@@ -254,13 +267,54 @@ class Measurement:
         return rows
 
 
+def convert_side_by_side(width: int, height: int, seconds: float, rounds: int) -> None:
+    """The converter end to end (decode, cadence, gmfss_union, encode) on the README sample, old and new alternating."""
+    import tempfile
+
+    from stsr.eval.sample import make_sample
+
+    packages = {"reference": "stsr_ref", "current": "stsr"}
+    best: dict[str, float] = {}
+    frames: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        source = make_sample(Path(folder) / "sample.mp4", width, height, seconds)
+        for _ in range(rounds):
+            for name, package in packages.items():
+                engine = importlib.import_module(f"{package}.engine")
+                options = engine.ConvertOptions(backend="gmfss_union", device="cpu", schedule="cadence",
+                                                overwrite=True)  # fmt: skip
+                started = time.perf_counter()
+                result = engine.convert(source, Path(folder) / f"out_{name}.mp4", options)
+                wall = time.perf_counter() - started
+                best[name] = min(best.get(name, float("inf")), wall)
+                frames[name] = result.frames
+                print(f"  {name}: {result.frames} frames in {wall:.1f} s (load average {os.getloadavg()[0]:.2f})",
+                      flush=True)
+    print(f"\n| converter, {width}x{height}, README sample ({seconds:g} s), cadence, gmfss_union, CPU "
+          "| output frames | wall s (best) | output fps |\n|---|---:|---:|---:|")
+    for name in packages:
+        print(f"| {name} | {frames[name]} | {best[name]:.1f} | {frames[name] / best[name]:.3f} |")
+    print(f"speed-up: {best['reference'] / best['current']:.2f}x (same frames: "
+          f"{frames['reference'] == frames['current']})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="960x540", help="WIDTHxHEIGHT of the input frames")
     parser.add_argument("--reps", type=int, default=2, help="timed rounds after the first (best of all is kept)")
     parser.add_argument("--reference", type=Path, help="core/ folder of the code to compare with (e.g. main)")
+    parser.add_argument("--convert", type=float, metavar="SECONDS",
+                        help="instead: time the whole converter on a SECONDS-long README sample, reference and "
+                             "current alternating (needs --reference)")  # fmt: skip
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
+    if args.convert is not None:
+        if args.reference is None:
+            parser.error("--convert needs --reference")
+        load_package(args.reference.resolve())
+        print(f"load average at start {os.getloadavg()[0]:.2f}; {torch.get_num_threads()} torch threads")
+        convert_side_by_side(width, height, args.convert, args.reps)
+        return 0
 
     from benchmarks.bench_interpolators import synthetic_frames
     from stsr.interpolators import create_backend
