@@ -20,7 +20,7 @@ from ..errors import Cancelled, InputError
 from ..interpolators import Interpolator
 from ..io.video import AtomicOutput, VideoWriter, check_copies, choose_settings, decode, probe, processing_size
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES, output_frame_count
-from .frames import make_interpolator, tensor_to_frame, tensor_to_frame16
+from .frames import make_interpolator, tensor_to_frame16
 from .rates import target_rate
 from .stages import JobStages, start_resampling
 
@@ -121,10 +121,9 @@ def convert(
         with atomic:
             writer = VideoWriter(atomic.temporary, rate, width, height, settings, copy_from=source, color=info.color,
                                  target=target)
-            to_pixels = tensor_to_frame16 if deep else tensor_to_frame
             try:
-                for output in outputs:
-                    writer.write(to_pixels(output.image), output.time)
+                for output in outputs:  # 16-bit RGB to the encoder whatever the depth: no 8-bit rounding step
+                    writer.write(tensor_to_frame16(output.image), output.time)
                     written += 1
                     if progress is not None:
                         progress(Progress(written, max(total, written), time.monotonic() - started))

@@ -14,7 +14,7 @@ from ..interpolators import Interpolator
 from ..io.video import DecodedFrame
 from ..io.y4m import Y4MHeader, Y4MReader, Y4MWriter
 from ..schedules import DEFAULT_SCHEDULE
-from .frames import make_interpolator, tensor_to_frame
+from .frames import make_interpolator, tensor_to_frame, tensor_to_frame16
 from .rates import target_rate
 from .stages import JobStages, start_resampling
 
@@ -51,9 +51,10 @@ def pipe(
         head, outputs = start_resampling(stages, timed_frames(reader.frames(), reader.header.rate), interpolator,
                                          rate, schedule, scene_detect, "the Y4M input")
         height, width = head[0].rgb.shape[:2] if head else (reader.header.height, reader.header.width)
-        writer = Y4MWriter(sink, Y4MHeader(width, height, rate))
+        writer = Y4MWriter(sink, Y4MHeader(width, height, rate, reader.header.colorspace))
+        to_pixels = tensor_to_frame16 if reader.header.bit_depth > 8 else tensor_to_frame  # 10-bit in, 10-bit out
         for output in outputs:
-            writer.write(tensor_to_frame(output.image))
+            writer.write(to_pixels(output.image))
             written += 1
         writer.flush()
         if stages.cancelled:

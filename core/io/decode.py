@@ -17,6 +17,7 @@ from pathlib import Path
 
 import av
 import av.error
+import cv2
 import numpy as np
 
 from ..errors import InputError
@@ -33,6 +34,20 @@ def swscale_colorspace(matrix: int) -> int:
     if matrix == 10:  # BT.2020 constant luminance: swscale only knows the non-constant one
         return 9
     return 5  # BT.601 (5 and 6 are the same matrix)
+
+
+def to_rgb(frame: av.VideoFrame, width: int, height: int, matrix: int, color_range: int, deep: bool) -> np.ndarray:
+    """One decoded frame as RGB (H, W, 3): uint16 when ``deep``, else uint8.
+
+    Always through swscale's 16-bit RGB with exact rounding: its direct 8-bit
+    YUV -> RGB path truncates, which darkens saturated colours by 1-3 code values.
+    """
+    rgb16 = frame.reformat(width=width, height=height, format="rgb48le", src_colorspace=matrix,
+                           src_color_range=color_range, interpolation=ACCURATE).to_ndarray()
+    if deep:
+        return rgb16
+    flat = rgb16.reshape(height, width * 3)
+    return cv2.convertScaleAbs(flat, alpha=1 / 257).reshape(height, width, 3)
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,6 @@ def decode(
     width, out_height = processing_size(info.width, info.height, height, even=even)
     matrix = swscale_colorspace(info.color.conversion_matrix(info.width, info.height))
     color_range = 2 if info.color.full_range else 1
-    rgb_format = "rgb48le" if deep else "rgb24"
     with open_input(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -106,8 +120,7 @@ def decode(
                     intervals = intervals[-64:]
                 last_time = time
                 own = Fraction(frame.duration) * time_base if frame.duration else None
-                rgb = frame.reformat(width=width, height=out_height, format=rgb_format, src_colorspace=matrix,
-                                     src_color_range=color_range, interpolation=ACCURATE).to_ndarray()
+                rgb = to_rgb(frame, width, out_height, matrix, color_range, deep)
                 if previous is not None:
                     ptime, prgb, _ = previous
                     yield DecodedFrame(index, ptime, time - ptime, prgb)

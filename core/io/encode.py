@@ -285,8 +285,9 @@ class VideoWriter:
         if self._origin is None:
             self._origin = Fraction(time)
             self._origin_ticks = round(self._origin / self._fine_base)
-        source_format = "rgb48le" if rgb.dtype == np.uint16 else "rgb24"
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=source_format)
+        if rgb.dtype != np.uint16:  # swscale's 8-bit RGB -> YUV truncates: go through 16 bits, rounded exactly
+            rgb = rgb.astype(np.uint16) * np.uint16(257)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
         frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=self._matrix,
                                dst_color_range=self._range, interpolation=ACCURATE)
         pts = round((time - self._origin) * self.rate)

@@ -2,7 +2,9 @@
 
 A Y4M stream is one text header line, then per frame ``FRAME`` (+ optional
 parameters) and the planes. With 4:2:0 every frame record has the same size, which
-the player relies on to map byte offsets to frame indices.
+the player relies on to map byte offsets to frame indices. 8-bit (``C420jpeg`` and
+friends) and 10-bit (``C420p10``: 16-bit little-endian samples) are supported; the
+YUV <-> RGB matrix is BT.709 for HD sizes and BT.601 for SD (Y4M has no colour tags).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import av
 import numpy as np
 
 from ..errors import InputError
+from .decode import ACCURATE, swscale_colorspace
+from .probe import ColorDescription
 
 _MAGIC = b"YUV4MPEG2"
 _FRAME = b"FRAME"
-_SUPPORTED_CHROMA = {"420", "420jpeg", "420mpeg2", "420paldv"}
+_SUPPORTED_CHROMA = {"420", "420jpeg", "420mpeg2", "420paldv", "420p10"}
+#: Y4M colourspace tag -> bits per sample
+_BITS = {"420p10": 10}
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,13 @@ class Y4MHeader:
                 f"Ip A1:1 C{self.colorspace}\n").encode("ascii")
 
     @property
+    def bit_depth(self) -> int:
+        return _BITS.get(self.colorspace, 8)
+
+    @property
     def frame_bytes(self) -> int:
-        """Bytes of one frame's planes (4:2:0)."""
-        return self.width * self.height * 3 // 2
+        """Bytes of one frame's planes (4:2:0; two bytes a sample above 8 bits)."""
+        return self.width * self.height * 3 // 2 * (2 if self.bit_depth > 8 else 1)
 
     @property
     def record_bytes(self) -> int:
@@ -45,7 +55,7 @@ class Y4MHeader:
 
 
 def parse_header(line: bytes) -> Y4MHeader:
-    """Parse the header line; only 4:2:0 8-bit is supported (ffmpeg's default for yuv420p)."""
+    """Parse the header line; 4:2:0 at 8 bits (ffmpeg's yuv420p) or 10 bits (yuv420p10le, ``C420p10``)."""
     if not line.startswith(_MAGIC):
         raise InputError("input is not a YUV4MPEG2 stream (expected 'YUV4MPEG2' header)")
     fields = line.decode("ascii", "replace").split()[1:]
@@ -58,22 +68,39 @@ def parse_header(line: bytes) -> Y4MHeader:
         raise InputError(f"bad YUV4MPEG2 header: {line[:80]!r}") from None
     chroma = values.get("C", "420jpeg")
     if chroma not in _SUPPORTED_CHROMA:
-        raise InputError(f"YUV4MPEG2 colourspace C{chroma} not supported; use -pix_fmt yuv420p")
+        raise InputError(f"YUV4MPEG2 colourspace C{chroma} not supported; use -pix_fmt yuv420p or yuv420p10le")
     if width % 2 or height % 2:
         raise InputError("YUV4MPEG2 4:2:0 frames must have even width and height")
     return Y4MHeader(width, height, rate, chroma)
 
 
-def yuv420_to_rgb(planes: bytes | memoryview, width: int, height: int) -> np.ndarray:
-    """One 4:2:0 frame's planes to RGB uint8 (H, W, 3) with FFmpeg's swscale."""
-    array = np.frombuffer(planes, dtype=np.uint8).reshape(height * 3 // 2, width)
-    return av.VideoFrame.from_ndarray(array, format="yuv420p").to_ndarray(format="rgb24")
+def _matrix(width: int, height: int) -> int:
+    return swscale_colorspace(ColorDescription().conversion_matrix(width, height))
 
 
-def rgb_to_yuv420(rgb: np.ndarray) -> bytes:
-    """RGB uint8 (H, W, 3) to one 4:2:0 frame's planes (Y, then U, then V)."""
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p")
-    return frame.to_ndarray().tobytes()
+def yuv420_to_rgb(planes: bytes | memoryview, width: int, height: int, bit_depth: int = 8) -> np.ndarray:
+    """One 4:2:0 frame's planes to RGB (H, W, 3) with swscale: uint8 for 8-bit, uint16 (full scale) for 10-bit."""
+    deep = bit_depth > 8
+    array = np.frombuffer(planes, dtype="<u2" if deep else np.uint8).reshape(height * 3 // 2, width)
+    frame = av.VideoFrame.from_ndarray(array, format="yuv420p10le" if deep else "yuv420p")
+    rgb16 = frame.reformat(format="rgb48le", src_colorspace=_matrix(width, height), src_color_range=1,
+                           interpolation=ACCURATE).to_ndarray()
+    if deep:
+        return rgb16
+    return ((rgb16.astype(np.uint32) + 128) // 257).astype(np.uint8)  # exact rounding (swscale's 8-bit truncates)
+
+
+def rgb_to_yuv420(rgb: np.ndarray, bit_depth: int = 8) -> bytes:
+    """RGB (H, W, 3), uint8 or uint16, to one 4:2:0 frame's planes (Y, then U, then V) at ``bit_depth``."""
+    height, width = rgb.shape[:2]
+    if rgb.dtype != np.uint16:
+        rgb = rgb.astype(np.uint16) * np.uint16(257)
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
+    deep = bit_depth > 8
+    frame = frame.reformat(format="yuv420p10le" if deep else "yuv420p", dst_colorspace=_matrix(width, height),
+                           dst_color_range=1, interpolation=ACCURATE)
+    planes = frame.to_ndarray()
+    return planes.astype("<u2").tobytes() if deep else planes.tobytes()
 
 
 class Y4MReader:
@@ -87,7 +114,7 @@ class Y4MReader:
         self.header = parse_header(line)
 
     def frames(self) -> Iterator[np.ndarray]:
-        """RGB frames until the end of the stream; a truncated last frame is an error."""
+        """RGB frames (uint16 for 10-bit streams) until the end; a truncated last frame is an error."""
         size = self.header.frame_bytes
         while True:
             marker = self._stream.readline(1024)
@@ -98,11 +125,11 @@ class Y4MReader:
             planes = self._stream.read(size)
             if len(planes) != size:
                 raise InputError("YUV4MPEG2 stream ended in the middle of a frame")
-            yield yuv420_to_rgb(planes, self.header.width, self.header.height)
+            yield yuv420_to_rgb(planes, self.header.width, self.header.height, self.header.bit_depth)
 
 
 class Y4MWriter:
-    """Writes RGB frames as a YUV4MPEG2 stream."""
+    """Writes RGB frames (uint8 or uint16) as a YUV4MPEG2 stream at the header's bit depth."""
 
     def __init__(self, stream: BinaryIO, header: Y4MHeader) -> None:
         self._stream = stream
@@ -111,7 +138,7 @@ class Y4MWriter:
 
     def write(self, rgb: np.ndarray) -> None:
         self._stream.write(_FRAME + b"\n")
-        self._stream.write(rgb_to_yuv420(rgb))
+        self._stream.write(rgb_to_yuv420(rgb, self.header.bit_depth))
 
     def flush(self) -> None:
         self._stream.flush()
