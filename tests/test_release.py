@@ -107,11 +107,33 @@ def test_ten_bit_precision_survives(release: Path, tmp_path: Path) -> None:
     assert len(np.unique(red_row // 64)) > len(np.unique(red_row // 256))  # 10-bit steps between 8-bit ones
 
 
-def test_mp4_with_ass_is_refused_in_one_line_before_work(release: Path, tmp_path: Path) -> None:
-    result = run_stsr("convert", str(release), str(tmp_path / "out.mp4"), "--backend", "flow", "--quiet")
+def test_mp4_with_ass_converts_subtitles_to_mov_text_and_says_so(release: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.mp4"
+    result = run_stsr("convert", str(release), str(target), "--backend", "flow", "--quiet")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert any("subtitle stream 3" in line and "converted to mov_text" in line for line in lines)
+    assert any("FixtureSans.ttf" in line and "left out" in line for line in lines)
+    with av.open(str(target)) as container:
+        subtitles = container.streams.subtitles[0]
+        assert subtitles.codec_context.name == "mov_text"
+        assert subtitles.metadata.get("language") == "eng"
+        assert subtitles.disposition == av.stream.Disposition.default | av.stream.Disposition.forced
+        languages = [s.metadata.get("language") for s in container.streams.audio]
+        assert languages == ["jpn", "eng"]
+    events = [(start, text) for start, _, text in _subtitle_events(target) if len(text) > 2]
+    assert events[0][0] == Fraction(150, 1000)
+    assert b"Hello" in events[0][1] and b"World" in events[1][1]
+    assert _chapters(target) == _chapters(release)
+    firsts_in, firsts_out = _first_times(release), _first_times(target)
+    assert abs((firsts_out[1] - firsts_out[0]) - (firsts_in[1] - firsts_in[0])) <= Fraction(1, 1000)
+
+
+def test_webm_with_ass_is_refused_in_one_line_before_work(release: Path, tmp_path: Path) -> None:
+    result = run_stsr("convert", str(release), str(tmp_path / "out.webm"), "--backend", "flow", "--quiet")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "subtitle stream 3" in lines[0] and ".mkv" in lines[0]
+    assert len(lines) == 1 and "subtitle stream 3" in lines[0] and ".mkv" in lines[0], lines
     assert list(tmp_path.iterdir()) == []
 
 

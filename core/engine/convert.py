@@ -98,10 +98,12 @@ def convert(
     atomic = AtomicOutput(target, options.overwrite)  # refuses an existing or unwritable target before any work
     info = probe(source)
     # Everything about the output is checked before any work: codec vs container, encoder, copied streams.
+    notes = check_copies(source, target)
     out_width, out_height = processing_size(info.width, info.height, options.height, even=False)
     settings = choose_settings(target, options.codec, info.bit_depth, out_width, out_height, options.crf,
                                options.preset, options.pix_fmt, options.encoder_options)
-    check_copies(source, target)
+    for note in notes:  # conversions and left-out attachments: said before converting, never silent
+        log.warning("%s", note)
     deep = info.bit_depth > 8 or settings.bit_depth > 8
     rate = target_rate(info.frame_rate, options.fps, options.times)
     if interpolator is None:

@@ -177,6 +177,7 @@ def choose_settings(
             if encoder == "libx265":
                 options["x265-params"] = "log-level=error"
         elif encoder == "libsvtav1":
+            os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints a banner of info lines otherwise
             options = {"crf": str(crf), "preset": preset, "svtav1-params": "loglevel=0"}
         elif encoder == "libaom-av1":
             options = {"crf": str(crf), "cpu-used": preset, "b": "0"}
