@@ -230,3 +230,19 @@ def test_colour_round_trip_has_no_shift(tmp_path: Path, width: int, height: int,
     shift = (back[:, interior] - chart[:, interior]).mean(axis=(0, 1)) / scale
     assert np.abs(shift).max() < 0.5, shift  # in 8-bit code values; a wrong matrix shifts by several
     assert np.abs(back[:, interior] - chart[:, interior]).mean() / scale < 1.0
+
+
+@pytest.mark.parametrize(("matrix", "swscale"), [("bt601", 5), ("bt709", 1), ("bt2020", 9)])
+def test_tensor_to_i420_matrix_matches_the_decoder(matrix: str, swscale: int) -> None:
+    """The player's float -> I420 path, read back with the same matrix by swscale, gives the colour back."""
+    import torch
+
+    from stsr.io.color import tensor_to_i420
+    from stsr.io.decode import ACCURATE
+
+    colour = torch.tensor([0.8, 0.3, 0.1]).view(3, 1, 1).expand(3, 16, 32).contiguous()
+    planes = tensor_to_i420(colour, matrix=matrix).reshape(24, 32)
+    frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+    back = frame.reformat(format="rgb48le", src_colorspace=swscale, src_color_range=1,
+                          interpolation=ACCURATE).to_ndarray().astype(np.float64) / 65535
+    assert np.abs(back.mean(axis=(0, 1)) - [0.8, 0.3, 0.1]).max() < 1.5 / 255

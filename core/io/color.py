@@ -14,25 +14,45 @@ def channels_last_array(frame: torch.Tensor) -> np.ndarray:
     return interleaved.numpy() if interleaved.is_contiguous() else cv2.merge(list(tensor.contiguous().numpy()))
 
 
+#: luma weights (Kr, Kb) of the matrices FFmpeg tags as 1 (BT.709), 5/6 (BT.601), 9 (BT.2020 NCL)
+MATRICES: dict[str, tuple[float, float]] = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114),
+                                            "bt2020": (0.2627, 0.0593)}
+
+
+def limited_range_rows(matrix: str = "bt601") -> tuple[np.ndarray, np.ndarray]:
+    """The Y row and the U, V rows (8-bit limited range from RGB in [0, 1], offset column last) for cv2.transform."""
+    kr, kb = MATRICES[matrix]
+    kg = 1.0 - kr - kb
+    luma = np.array([kr, kg, kb])
+    blue = (np.array([0.0, 0.0, 1.0]) - luma) / (2 * (1 - kb))
+    red = (np.array([1.0, 0.0, 0.0]) - luma) / (2 * (1 - kr))
+    to_y = np.array([[*(219 * luma), 16.0]], np.float32)
+    to_uv = np.array([[*(224 * blue), 128.0], [*(224 * red), 128.0]], np.float32)
+    return to_y, to_uv
+
+
 #: BT.601 limited range from RGB in [0, 1], with the offset column (cv2.transform)
-_TO_Y = np.array([[65.481, 128.553, 24.966, 16.0]], np.float32)
-_TO_UV = np.array([[-37.797, -74.203, 112.0, 128.0], [112.0, -93.786, -18.214, 128.0]], np.float32)
+_TO_Y, _TO_UV = limited_range_rows("bt601")
+_ROWS = {name: limited_range_rows(name) for name in MATRICES}
 
 
-def tensor_to_i420(image: torch.Tensor) -> np.ndarray:
-    """Float RGB (3, H, W) in [0, 1] -> I420 planes (BT.601, limited range), straight from the floats.
+def tensor_to_i420(image: torch.Tensor, matrix: str = "bt601") -> np.ndarray:
+    """Float RGB (3, H, W) in [0, 1] -> I420 planes (limited range, ``matrix``), straight from the floats.
+
+    ``matrix`` is ``bt601`` (what players assume for SD), ``bt709`` (HD) or ``bt2020``.
 
     Skips the uint8 RGB frame in between (``tensor_to_frame`` + ``cvtColor`` cost
     three times as much at 540p). Chroma is taken from 2x2 averages of R, G, B.
     """
     # Channels-last memory (frame_to_tensor's and the flow backend's frames) is used as it is.
+    to_y, to_uv = _ROWS[matrix]
     rgb = channels_last_array(image)
     height, width = rgb.shape[:2]
     output = np.empty(height * width * 3 // 2, np.uint8)
-    cv2.convertScaleAbs(cv2.transform(rgb, _TO_Y), dst=output[:height * width].reshape(height, width))
+    cv2.convertScaleAbs(cv2.transform(rgb, to_y), dst=output[:height * width].reshape(height, width))
     half = (width // 2, height // 2)
     # Exactly half size: bilinear samples fall between 2x2 pixels, i.e. their mean (3x cheaper than INTER_AREA).
-    chroma = cv2.transform(cv2.resize(rgb, half, interpolation=cv2.INTER_LINEAR), _TO_UV)
+    chroma = cv2.transform(cv2.resize(rgb, half, interpolation=cv2.INTER_LINEAR), to_uv)
     size = half[0] * half[1]
     for channel in range(2):
         start = height * width + channel * size
