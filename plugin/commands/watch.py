@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 import os
 import sys
@@ -13,64 +12,12 @@ from stsr.engine import silence_library_logs
 from stsr.errors import StsrError
 
 from ..watch.intake import DEFAULT_PATTERNS, parse_patterns
-from ..watch.journal import JOURNAL_NAME, Job, JobState, Journal
-from ..watch.service import WatchService, WatchSettings, display, watcher_running
+from ..watch.logs import PACKAGE_LOGGER
+from ..watch.service import WatchService, WatchSettings
+from ..watch.status import status_text
 from .convert import add_engine_arguments, options_from_args
 
-
-def _clock(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "?"
-    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-
-
-def _status_line(job: Job, max_attempts: int) -> str:
-    attempts = f"attempt {job.attempts}/{max_attempts}"
-    if job.state is JobState.DONE:
-        details = f"-> {display(job.output or '?')}"
-        if job.frames is not None:
-            details += f"  {job.frames} frames, {job.fps or 0:.1f} frames/s, {job.seconds or 0:.1f} s"
-        return f"done         {display(job.path)}  {details}"
-    if job.state is JobState.FAILED:
-        if job.gave_up(max_attempts):
-            when = "gave up" if job.retry_at is not None else "not retried"
-        else:
-            when = f"retried at the next start, or after {_clock(job.retry_at)} by a running watcher"
-        return f"failed       {display(job.path)}  ({attempts}, {when}): {job.error}"
-    if job.state is JobState.RUNNING:
-        return f"running      {display(job.path)}  -> {display(job.output or '?')} ({attempts}, since " \
-               f"{_clock(job.started_at)})"
-    if job.state is JobState.INTERRUPTED:
-        return f"interrupted  {display(job.path)}  ({job.error or 'stopped'}; starts again when the watcher restarts)"
-    return f"queued       {display(job.path)}  (since {_clock(job.queued_at)})"
-
-
-def status_text(outbox: Path, show_done: int = 20) -> str:
-    """What ``stsr watch --status OUTBOX`` prints: counts, then every file that is not done."""
-    if not (outbox / JOURNAL_NAME).is_file():
-        raise StsrError(f"{outbox}: no watch journal here (was `stsr watch INBOX {outbox}` ever run?)")
-    journal = Journal(outbox / JOURNAL_NAME)
-    try:
-        max_attempts = int(journal.meta("max_attempts", "3") or 3)
-        jobs = journal.jobs()
-        inbox = journal.meta("inbox", "?")
-    finally:
-        journal.close()
-    counts = {state: sum(1 for job in jobs if job.state is state) for state in JobState}
-    gave_up = sum(1 for job in jobs if job.gave_up(max_attempts))
-    running = "a watcher is running" if watcher_running(outbox) else "no watcher running"
-    summary = [f"{counts[state]} {state.value}" + (f" ({gave_up} given up)" if state is JobState.FAILED and gave_up
-                                                  else "") for state in JobState]
-    lines = [f"{display(str(inbox))} -> {display(str(outbox))} ({running})", ", ".join(summary)]
-    order = (JobState.RUNNING, JobState.INTERRUPTED, JobState.QUEUED, JobState.FAILED)
-    for state in order:
-        lines.extend(_status_line(job, max_attempts) for job in jobs if job.state is state)
-    done = [job for job in jobs if job.state is JobState.DONE]
-    done.sort(key=lambda job: job.finished_at or 0)
-    if len(done) > show_done:
-        lines.append(f"... {len(done) - show_done} more done")
-    lines.extend(_status_line(job, max_attempts) for job in done[-show_done:] if show_done)
-    return "\n".join(lines)
+__all__ = ["register", "run", "status_text"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.settle < 0 or args.retry_delay < 0:
         raise StsrError("--settle and --retry-delay must not be negative")
     silence_library_logs()
-    logging.getLogger("core").propagate = False  # its warnings go to the watch log (and stderr) once
+    logging.getLogger(PACKAGE_LOGGER).propagate = False  # the watch log (and stderr) has every line once
     logging.raiseExceptions = False  # a log line that cannot be written (full disk) must not stop the watcher
     settings = WatchSettings(
         inbox=Path(args.inbox), outbox=Path(args.outbox), options=options_from_args(args), recursive=args.recursive,

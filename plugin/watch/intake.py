@@ -214,8 +214,10 @@ class _Pending:
 class StabilityTracker:
     """Files seen but not yet taken, each with the time its signature last changed."""
 
-    def __init__(self, settle: float) -> None:
+    def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: monotonic seconds, for the calls that are not given ``now`` (tests pass a fake one)."""
         self.settle = settle
+        self.clock = clock
         self._pending: dict[Path, _Pending] = {}
 
     def __len__(self) -> int:
@@ -227,7 +229,7 @@ class StabilityTracker:
     def notice(self, path: Path, now: float | None = None) -> None:
         """Start (or keep) watching ``path``; changes are found by :meth:`ready`."""
         if path not in self._pending:
-            now = time.monotonic() if now is None else now
+            now = self.clock() if now is None else now
             self._pending[path] = _Pending(signature(path), now)
 
     def forget(self, path: Path) -> None:
@@ -241,7 +243,7 @@ class StabilityTracker:
         entry = self._pending.get(path)
         if entry is None:
             return 0
-        entry.since = time.monotonic() if now is None else now
+        entry.since = self.clock() if now is None else now
         if probe_failed:
             entry.probe_failures += 1
         return entry.probe_failures
@@ -263,7 +265,7 @@ class StabilityTracker:
 
         Files that vanished are dropped; a changed signature restarts the clock.
         """
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         ready: list[Path] = []
         for path, entry in list(self._pending.items()):
             current = signature(path)

@@ -25,6 +25,8 @@ from enum import Enum
 from pathlib import Path
 
 JOURNAL_NAME = ".stsr-watch.db"
+#: seconds the watcher waits after the journal could not be written (full disk) before trying again
+JOURNAL_ERROR_PAUSE = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
