@@ -134,3 +134,32 @@ def write_release(path: str | Path, spec: ReleaseSpec | None = None) -> Path:
             packet.time_base = Fraction(1, 1000)
             container.mux(packet)
     return path
+
+
+#: HDR10 static metadata as x265 writes it (a BT.2020 / P3-D65 mastering display, 1000 nits)
+HDR10_X265 = ("hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+              ":max-cll=1000,400")
+
+
+def write_hdr_clip(path: str | Path, frames: int = 6, size: int = 64) -> Path:
+    """A tiny HDR10 HEVC Main10 clip: BT.2020 primaries and matrix, PQ transfer, mastering display and CLL SEI."""
+    path = Path(path)
+    rate = Fraction(24)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx265", rate=rate, options={
+            "preset": "ultrafast", "crf": "18", "x265-params": f"log-level=error:{HDR10_X265}"})
+        video.width = video.height = size
+        video.pix_fmt = "yuv420p10le"
+        context = video.codec_context
+        context.time_base = 1 / rate
+        context.color_primaries, context.color_trc, context.colorspace, context.color_range = 9, 16, 9, 1
+        for index in range(frames):
+            rgb = np.full((size, size, 3), 20000, np.uint16)
+            rgb[10:30, 5 + 4 * (index // 2):25 + 4 * (index // 2)] = (50000, 30000, 10000)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le")
+            frame = frame.reformat(format="yuv420p10le", dst_colorspace="bt2020", dst_color_range="MPEG")
+            frame.pts = index
+            frame.time_base = context.time_base
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    return path

@@ -246,3 +246,18 @@ def test_tensor_to_i420_matrix_matches_the_decoder(matrix: str, swscale: int) ->
     back = frame.reformat(format="rgb48le", src_colorspace=swscale, src_color_range=1,
                           interpolation=ACCURATE).to_ndarray().astype(np.float64) / 65535
     assert np.abs(back.mean(axis=(0, 1)) - [0.8, 0.3, 0.1]).max() < 1.5 / 255
+
+
+def test_hdr10_metadata_and_tags_are_kept(tmp_path: Path) -> None:
+    from release_fixture import write_hdr_clip
+
+    from stsr.io.probe import hdr_metadata
+
+    source = write_hdr_clip(tmp_path / "hdr.mkv")
+    before = hdr_metadata(source)
+    assert before is not None and before.max_cll == 1000 and before.max_luminance == 1000
+    target = tmp_path / "out.mkv"
+    convert(source, target, FLOW)
+    assert probe(target).color == probe(source).color == ColorDescription(9, 16, 9, 1)
+    assert probe(target).bit_depth == 10
+    assert hdr_metadata(target) == before

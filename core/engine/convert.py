@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import Cancelled, InputError
 from ..interpolators import Interpolator
+from ..io.probe import hdr_metadata
 from ..io.video import AtomicOutput, VideoWriter, check_copies, choose_settings, decode, probe, processing_size
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES, output_frame_count
 from .frames import make_interpolator, tensor_to_frame16
@@ -101,7 +102,7 @@ def convert(
     notes = check_copies(source, target)
     out_width, out_height = processing_size(info.width, info.height, options.height, even=False)
     settings = choose_settings(target, options.codec, info.bit_depth, out_width, out_height, options.crf,
-                               options.preset, options.pix_fmt, options.encoder_options)
+                               options.preset, options.pix_fmt, options.encoder_options, hdr_metadata(source))
     for note in notes:  # conversions and left-out attachments: said before converting, never silent
         log.warning("%s", note)
     deep = info.bit_depth > 8 or settings.bit_depth > 8

@@ -24,7 +24,7 @@ from ..errors import InputError
 from .decode import ACCURATE, swscale_colorspace
 from .mux import StreamCopier
 from .output import container_for, write_failure
-from .probe import ColorDescription, pixel_bit_depth
+from .probe import ColorDescription, HdrMetadata, pixel_bit_depth
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,13 @@ def choose_settings(
     preset: str | None = None,
     pix_fmt: str | None = None,
     encoder_options: dict[str, str] | None = None,
+    hdr: HdrMetadata | None = None,
 ) -> EncodeSettings:
     """Settings for ``target``; every impossible combination is one :class:`InputError` line.
 
     Default codec: H.265 10-bit for inputs deeper than 8 bits, H.264 for 8-bit ones,
-    VP9 for ``.webm``.
+    VP9 for ``.webm``. ``hdr`` (the input's HDR10 metadata) is written by x265 as the
+    same SEI messages; other encoders keep the colour tags only, said in one line.
     """
     target = Path(target)
     container = container_for(target)
@@ -175,7 +177,7 @@ def choose_settings(
         if encoder in ("libx264", "libx265"):
             options = {"crf": str(crf), "preset": preset}
             if encoder == "libx265":
-                options["x265-params"] = "log-level=error"
+                options["x265-params"] = "log-level=error" + (f":{hdr.x265_params()}" if hdr else "")
         elif encoder == "libsvtav1":
             os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints a banner of info lines otherwise
             options = {"crf": str(crf), "preset": preset, "svtav1-params": "loglevel=0"}
@@ -185,6 +187,9 @@ def choose_settings(
             options = {"crf": str(crf), "b": "0", "cpu-used": preset, "row-mt": "1", "deadline": "good"}
         else:  # NVENC: constant quality
             options = {"rc": "vbr", "cq": str(crf), "b": "0", "preset": preset}
+    if hdr is not None and encoder != "libx265":
+        log.warning("%s keeps the HDR colour tags but not the mastering-display/content-light metadata; "
+                    "use --codec h265 to keep them", encoder)
     for key, value in (encoder_options or {}).items():
         if key == "x265-params" and "x265-params" in options:
             value = f"{options['x265-params']}:{value}"

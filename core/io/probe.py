@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import av.error
+import numpy as np
 
 from ..errors import InputError
 
@@ -142,3 +143,68 @@ def processing_size(width: int, height: int, target_height: int | None, even: bo
         return width - width % 2, height - height % 2
     scaled_width = round(width * target_height / height / 2) * 2
     return max(2, scaled_width), target_height - target_height % 2
+
+
+@dataclass(frozen=True)
+class HdrMetadata:
+    """HDR10 static metadata: mastering display (SMPTE ST 2086) and content light level (CTA-861.3)."""
+
+    #: (x, y) chromaticities of the red, green, blue primaries and the white point, as exact fractions
+    red: tuple[Fraction, Fraction] | None = None
+    green: tuple[Fraction, Fraction] | None = None
+    blue: tuple[Fraction, Fraction] | None = None
+    white: tuple[Fraction, Fraction] | None = None
+    #: cd/m2
+    min_luminance: Fraction | None = None
+    max_luminance: Fraction | None = None
+    max_cll: int | None = None
+    max_fall: int | None = None
+
+    def x265_params(self) -> str:
+        """The x265 parameters that write the same SEI messages (``master-display``, ``max-cll``)."""
+        params = ["hdr10=1"]
+        if self.red and self.green and self.blue and self.white and self.max_luminance is not None:
+            def xy(point: tuple[Fraction, Fraction]) -> str:
+                return f"({round(point[0] * 50000)},{round(point[1] * 50000)})"
+            params.append(f"master-display=G{xy(self.green)}B{xy(self.blue)}R{xy(self.red)}WP{xy(self.white)}"
+                          f"L({round(self.max_luminance * 10000)},{round((self.min_luminance or 0) * 10000)})")
+        if self.max_cll is not None:
+            params.append(f"max-cll={self.max_cll},{self.max_fall or 0}")
+        return ":".join(params)
+
+
+#: transfer characteristics that carry HDR: SMPTE ST 2084 (PQ) and ARIB STD-B67 (HLG)
+HDR_TRANSFERS = {16, 18}
+
+
+def _rationals(data: bytes, count: int) -> list[Fraction]:
+    values = np.frombuffer(data[:8 * count], "<i4").reshape(count, 2)
+    return [Fraction(int(num), int(den)) if den else Fraction(0) for num, den in values]
+
+
+def hdr_metadata(path: str | os.PathLike[str]) -> HdrMetadata | None:
+    """The HDR10 metadata of the first video frame (None for SDR or when the stream carries none)."""
+    with open_input(Path(path)) as container:
+        stream = container.streams.video[0]
+        if int(stream.codec_context.color_trc or 0) not in HDR_TRANSFERS:
+            return None
+        try:
+            frame = next(container.decode(stream))
+        except (StopIteration, av.error.FFmpegError):
+            return None
+        fields: dict[str, object] = {}
+        for side in frame.side_data:
+            data = bytes(side)
+            kind = str(side.type).rsplit(".", 1)[-1]
+            if kind == "MASTERING_DISPLAY_METADATA" and len(data) >= 88:
+                values = _rationals(data, 10)
+                has_primaries, has_luminance = np.frombuffer(data[80:88], "<i4")
+                if has_primaries:
+                    fields.update(red=(values[0], values[1]), green=(values[2], values[3]),
+                                  blue=(values[4], values[5]), white=(values[6], values[7]))
+                if has_luminance:
+                    fields.update(min_luminance=values[8], max_luminance=values[9])
+            elif kind == "CONTENT_LIGHT_LEVEL" and len(data) >= 8:
+                cll, fall = np.frombuffer(data[:8], "<u4")
+                fields.update(max_cll=int(cll), max_fall=int(fall))
+        return HdrMetadata(**fields) if fields else None  # type: ignore[arg-type]
