@@ -257,6 +257,7 @@ def test_cli_convert_prints_summary(make_clip, tmp_path: Path) -> None:
     result = run_stsr("convert", str(source), str(target), "--backend", "flow", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "60 frames at 60000/1001 fps" in result.stderr
+    assert "libx264, yuv420p, crf 18, preset medium" in result.stderr  # 8-bit in: H.264 8-bit, the settings said
     assert probe(target).frame_count == 60
 
 

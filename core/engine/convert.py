@@ -70,6 +70,8 @@ class ConvertResult:
     backend: str
     width: int
     height: int
+    #: the encode settings, e.g. "libx265, yuv420p10le, crf 18, preset medium"
+    encoder: str = ""
 
     @property
     def fps(self) -> float:
@@ -137,6 +139,7 @@ def convert(
                 writer.abort()
                 raise
             atomic.commit()
-    return ConvertResult(target, written, rate, time.monotonic() - started, interpolator.describe(), width, height)
+    return ConvertResult(target, written, rate, time.monotonic() - started, interpolator.describe(), width, height,
+                         settings.describe())
 
 

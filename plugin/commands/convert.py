@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     rate = result.rate
     rate_text = str(rate) if rate.denominator != 1 else str(rate.numerator)
     print(f"wrote {result.output}: {result.frames} frames at {rate_text} fps ({float(rate):.3f}), "
-          f"{result.width}x{result.height}, {result.backend}, {result.seconds:.1f} s, "
+          f"{result.width}x{result.height}, {result.encoder}, {result.backend}, {result.seconds:.1f} s, "
           f"{result.fps:.1f} frames/s", file=sys.stderr)
     return 0
 
