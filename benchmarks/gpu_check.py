@@ -199,7 +199,7 @@ def main() -> int:
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu for a dry run")
     parser.add_argument("--quick", action="store_true", help="dry run: 270p only, one repetition")
     parser.add_argument("--compile", action="store_true", help="with --quick: also try the torch.compile modes")
-    parser.add_argument("--budget", type=float, default=450.0, help="seconds; later table cells are skipped past it")
+    parser.add_argument("--budget", type=float, default=360.0, help="seconds; later table cells are skipped past it")
     args = parser.parse_args()
     if args.prepare:
         prepare(args.data)
