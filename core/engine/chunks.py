@@ -67,6 +67,9 @@ class SourceScan:
     frame_width: int
     frame_height: int
     entries: tuple[SourceEntry, ...]
+    #: decoded as 16-bit RGB (a deep input or output), and with an odd size kept: as the single run decodes
+    deep: bool = False
+    even: bool = False
 
     @property
     def origin(self) -> Fraction:
@@ -91,14 +94,18 @@ class SourceScan:
         return 0  # the first frame is where any decode starts
 
 
-def scan_source(path: str | Path, height: int | None, scene_detect: bool) -> SourceScan:
-    """Decode the input once: frame times and durations, cut flags, keyframe timestamps."""
+def scan_source(path: str | Path, height: int | None, scene_detect: bool, deep: bool = False,
+                even: bool = False) -> SourceScan:
+    """Decode the input once: frame times and durations, cut flags, keyframe timestamps.
+
+    ``deep`` and ``even`` must be what the single-process run decodes with: the cut
+    detector sees the 8-bit view of the decoded frames, which depends on both."""
     path = Path(path)
     probe(path)  # one-line errors for anything that is not a video, before any work
     keyframe_pts = _keyframe_timestamps(path)
     entries: list[SourceEntry] = []
     size: tuple[int, int] | None = None
-    for frame, cut in tag_cuts(decode(path, height), scene_detect):
+    for frame, cut in tag_cuts(decode(path, height, deep=deep, even=even), scene_detect):
         if size is None:
             size = (frame.rgb.shape[1], frame.rgb.shape[0])
         entries.append(SourceEntry(frame.index, frame.time, frame.duration, bool(cut) and frame.index > 0,
@@ -107,7 +114,7 @@ def scan_source(path: str | Path, height: int | None, scene_detect: bool) -> Sou
         count = "no frames" if not entries else "only one frame"
         raise InputError(f"{path}: {count}; need at least 2 to interpolate")
     assert size is not None
-    return SourceScan(path, height, size[0], size[1], tuple(entries))
+    return SourceScan(path, height, size[0], size[1], tuple(entries), deep, even)
 
 
 def _keyframe_timestamps(path: Path) -> dict[Fraction, int]:
@@ -166,10 +173,13 @@ class ChunkPlan:
     def time_of(self, index: int) -> Fraction:
         return self.origin + Fraction(index) / self.rate
 
-    def identity(self) -> str:
-        """A digest of everything a chunk's pixels depend on in the plan (for reusing finished chunks)."""
+    def identity(self, settings: str = "") -> str:
+        """A digest of everything a chunk's pixels depend on (the plan, and ``settings``: backend and its
+        options), so that a later run reuses only chunks it would render the same way."""
         digest = hashlib.sha256()
-        digest.update(f"{self.rate}|{self.schedule}|{self.scan.height}|{len(self.scan.entries)}".encode())
+        digest.update(settings.encode())
+        digest.update(f"{self.rate}|{self.schedule}|{self.scan.height}|{self.scan.deep}|{self.scan.even}|"
+                      f"{len(self.scan.entries)}".encode())
         for entry in self.scan.entries:
             digest.update(f"|{entry.time}:{entry.duration}:{int(entry.cut_before)}".encode())
         for chunk in self.chunks:

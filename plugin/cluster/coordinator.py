@@ -32,7 +32,7 @@ from stsr.io.video import AtomicOutput, probe
 from stsr.schedules import SCHEDULES
 
 from .actors import remote_worker_class
-from .join import check_record, join_chunks
+from .join import check_record, join_chunks, output_settings
 from .render import ChunkError, ChunkJob, ChunkResult, chunk_path, record_path
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,8 @@ class ClusterResult(ConvertResult):
     rendering_seconds: float = 0.0
     joining_seconds: float = 0.0
     worker_status: dict[str, str] = field(default_factory=dict)
+    #: the final encode, e.g. "libx264, yuv420p, crf 18, preset medium"
+    encode_settings: str = ""
     #: (output frames, seconds) of every chunk rendered by this run, as its worker measured it
     chunk_costs: list[tuple[int, float]] = field(default_factory=list)
 
@@ -191,6 +193,9 @@ def convert_on_cluster(
         raise InputError(f"{target}: output would overwrite the input")
     atomic = AtomicOutput(target, options.overwrite)
     info = probe(source)
+    output = output_settings(source, target, info, options)  # every output problem refused before any work
+    for note in output.notes:
+        log.warning("%s", note)
     rate = target_rate(info.frame_rate, options.fps, options.times)
     stop = stop or threading.Event()
     ray = ray_module()
@@ -201,9 +206,9 @@ def convert_on_cluster(
         if not workers:  # they load their models while the input is planned
             workers = start_workers(ray, options, cluster)
         connected = time.monotonic()
-        plan = plan_chunks(scan_source(source, options.height, options.scene_detect), rate, options.schedule,
-                           cluster.chunk_frames, cluster.prefer_cuts)
-        plan_id = plan.identity()
+        scan = scan_source(source, options.height, options.scene_detect, deep=output.deep, even=False)
+        plan = plan_chunks(scan, rate, options.schedule, cluster.chunk_frames, cluster.prefer_cuts)
+        plan_id = plan.identity(f"{options.backend}|{sorted(options.backend_options.items())}|{options.device}")
         folder = cluster.chunk_dir or default_chunk_dir(target)
         folder.mkdir(parents=True, exist_ok=True)
         planned = time.monotonic()
@@ -227,7 +232,7 @@ def convert_on_cluster(
         for attempt in range(2):
             try:
                 with atomic:
-                    written = join_chunks(plan, plan_id, folder, atomic.temporary, options.codec, source)
+                    written = join_chunks(plan, plan_id, folder, atomic.temporary, target, output, source)
                     if stop.is_set():
                         raise Cancelled(f"{source}: conversion cancelled")
                     atomic.commit()
@@ -250,7 +255,8 @@ def convert_on_cluster(
             rendered=dispatcher.rendered, reused=len(finished), workers=len(workers),
             startup_seconds=connected - started, planning_seconds=planned - connected,
             waiting_seconds=ready - planned, rendering_seconds=rendered_at - ready,
-            joining_seconds=joined - rendered_at, worker_status=dict(dispatcher.status),
+            encode_settings=output.settings.describe(), joining_seconds=joined - rendered_at,
+            worker_status=dict(dispatcher.status),
             chunk_costs=list(dispatcher.costs),
         )
     finally:
@@ -279,7 +285,8 @@ class _Dispatcher:
     def job(self, chunk: Chunk) -> ChunkJob:
         plan = self.plan
         return ChunkJob(self.source, plan.scan.height, plan.rate, plan.schedule, plan.origin, self.plan_id, chunk,
-                        plan.entries_for(chunk), len(plan.scan.entries), str(self.folder), self.cluster.crash_chunk)
+                        plan.entries_for(chunk), len(plan.scan.entries), str(self.folder), plan.scan.deep,
+                        plan.scan.even, self.cluster.crash_chunk)
 
     def run(self, chunks: list[Chunk]) -> None:
         ray = self.ray

@@ -1,22 +1,47 @@
 """Join: check every chunk against the plan, encode the final file once, copy the source's streams once.
 
 The final encode is a single :class:`~stsr.io.video.VideoWriter` fed the chunks'
-lossless RGB frames at the plan's exact times, with ``copy_from=source``: the same
-writer, codec settings and audio/subtitle interleaving as a single-process
-``stsr convert``, so the two files differ only if the frames differ.
+lossless 16-bit RGB frames at the plan's exact times, with ``copy_from=source``: the
+same writer, encode settings, colour description and stream copying as a
+single-process ``stsr convert`` (:func:`output_settings` makes the same choices as
+:func:`stsr.engine.convert` before any work), so the two files differ only if the
+frames differ.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from stsr.engine.chunks import Chunk, ChunkPlan
-from stsr.io.video import VideoWriter
+from stsr.engine.convert import ConvertOptions
+from stsr.io.probe import hdr_metadata
+from stsr.io.video import EncodeSettings, VideoInfo, VideoWriter, check_copies, choose_settings, processing_size
 
 from .render import ChunkError, chunk_path, load_record, read_chunk
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """The final file's encode, decided before any work exactly as a single-process convert decides it."""
+
+    info: VideoInfo
+    settings: EncodeSettings
+    #: decode (and so plan and render) at 16 bits: a deep input or a deep output
+    deep: bool
+    #: one line each: streams converted or left out on the way into the target's container
+    notes: tuple[str, ...]
+
+
+def output_settings(source: Path, target: Path, info: VideoInfo, options: ConvertOptions) -> OutputSettings:
+    notes = check_copies(source, target)
+    width, height = processing_size(info.width, info.height, options.height, even=False)
+    settings = choose_settings(target, options.codec, info.bit_depth, width, height, options.crf, options.preset,
+                               options.pix_fmt, options.encoder_options, hdr_metadata(source))
+    return OutputSettings(info, settings, info.bit_depth > 8 or settings.bit_depth > 8, tuple(notes))
 
 
 def check_record(plan: ChunkPlan, plan_id: str, folder: Path, chunk: Chunk) -> bool:
@@ -27,11 +52,12 @@ def check_record(plan: ChunkPlan, plan_id: str, folder: Path, chunk: Chunk) -> b
             and chunk_path(folder, chunk.number).is_file())
 
 
-def join_chunks(plan: ChunkPlan, plan_id: str, folder: Path, temporary: Path, codec: str, source: Path,
-                on_frame: Callable[[int], None] | None = None) -> int:
-    """Encode all chunks in order into ``temporary``; raises :class:`ChunkError` naming the first bad chunk."""
-    writer = VideoWriter(temporary, plan.rate, plan.scan.frame_width, plan.scan.frame_height, codec,
-                         copy_from=source)
+def join_chunks(plan: ChunkPlan, plan_id: str, folder: Path, temporary: Path, target: Path, output: OutputSettings,
+                source: Path, on_frame: Callable[[int], None] | None = None) -> int:
+    """Encode all chunks in order into ``temporary`` (becoming ``target``); raises :class:`ChunkError` naming
+    the first bad chunk."""
+    writer = VideoWriter(temporary, plan.rate, plan.scan.frame_width, plan.scan.frame_height, output.settings,
+                         copy_from=source, color=output.info.color, target=target)
     written = 0
     half_frame = 1 / (2 * plan.rate)
     try:

@@ -32,13 +32,13 @@ import av.error
 import numpy as np
 
 from stsr.engine.chunks import Chunk, SourceEntry, frames_with_plan_cuts
-from stsr.engine.frames import resample_frames, tensor_to_frame
+from stsr.engine.frames import resample_frames, tensor_to_frame16
 from stsr.errors import StsrError
 from stsr.interpolators import Interpolator
-from stsr.io.video import DecodedFrame, decode, probe, processing_size
+from stsr.io.video import DecodedFrame, decode
 
-#: the chunk file's pixel format: FFV1 stores 8-bit RGB losslessly as bgr0
-CHUNK_PIXELS = "bgr0"
+#: the chunk file's pixel format: FFV1 stores 16-bit RGB (what the final encoder is fed) losslessly as gbrp16le
+CHUNK_PIXELS = "gbrp16le"
 #: one line per render started (chunk number, host, pid): how tests count renders
 RENDERS_LOG = "renders.log"
 
@@ -68,6 +68,8 @@ class ChunkJob:
     #: number of frames in the whole source (a chunk that reaches it may end the stream)
     source_frames: int
     folder: str
+    deep: bool = False
+    even: bool = False
     #: tests only: the first render of this chunk number kills its worker process (os._exit) once
     crash_chunk: int | None = None
 
@@ -90,78 +92,62 @@ def record_path(folder: str | Path, number: int) -> Path:
     return Path(folder) / f"chunk-{number:05d}.json"
 
 
-def decode_counting(source: str, height: int | None, entries: Sequence[SourceEntry]) -> Iterator[DecodedFrame]:
-    """The frames of ``entries`` (consecutive, from a keyframe), decoded by seeking to that keyframe.
+def decode_counting(source: str, height: int | None, entries: Sequence[SourceEntry], deep: bool = False,
+                    even: bool = False) -> Iterator[DecodedFrame]:
+    """The frames of ``entries`` (consecutive, from a keyframe), decoded from that keyframe.
 
-    Frames are identified by counting from the keyframe, and each one's timestamp must
-    be the plan's; when seeking cannot land on the keyframe (no timestamps, an odd
-    container) decoding starts at the file's start instead, still counting.
+    Decoding starts at the keyframe's own timestamp (so the decoder starts on that
+    very packet) and frames are then identified by counting from it, each one's
+    timestamp checked against the plan. When the decoder does not start on the
+    keyframe (no timestamps, an odd container) it decodes from the file's start,
+    still counting. Pixels come from :func:`stsr.io.video.decode` either way: the
+    same colour conversion as a single run.
     """
     first = entries[0]
     if first.index > 0 and first.keyframe_pts is not None:
         try:
-            yield from _decode_after_seek(source, height, entries)
+            yield from _count(decode(source, height, first.time, deep=deep, even=even), entries, skip_before=True)
             return
         except _SeekMissed:
             pass
-    for frame in decode(source, height):
-        if frame.index < first.index:
-            continue
-        position = frame.index - first.index
-        if position >= len(entries):
-            return
-        _check(frame.time, entries[position])
-        yield frame
+    yield from _count(decode(source, height, deep=deep, even=even), entries, skip_before=False,
+                      offset=first.index)
 
 
 class _SeekMissed(Exception):
-    """Seeking did not start decoding at the planned keyframe."""
+    """Decoding after the seek did not start at the planned keyframe."""
 
 
-def _check(time: Fraction, entry: SourceEntry) -> None:
-    if time != entry.time:
-        raise ChunkError(f"source frame {entry.index}: decoded at {float(time):.6f} s, planned at "
-                         f"{float(entry.time):.6f} s")
-
-
-def _decode_after_seek(source: str, height: int | None, entries: Sequence[SourceEntry]) -> Iterator[DecodedFrame]:
-    info = probe(source)
-    width, out_height = processing_size(info.width, info.height, height)
-    first = entries[0]
-    with av.open(source, mode="r") as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        time_base = stream.time_base or Fraction(1, 1)
-        container.seek(first.keyframe_pts, stream=stream, backward=True, any_frame=False)
-        position = -1
-        last_pts: int | None = None
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                if position < 0:
-                    raise _SeekMissed
-                raise ChunkError(f"source frame {first.index + position + 1} has no timestamp after a seek")
-            if last_pts is not None and frame.pts <= last_pts:
-                continue  # the same monotonic rule as a decode from the start
-            last_pts = frame.pts
-            time = Fraction(frame.pts) * time_base
+def _count(frames: Iterator[DecodedFrame], entries: Sequence[SourceEntry], skip_before: bool,
+           offset: int = 0) -> Iterator[DecodedFrame]:
+    """``entries``' frames, by position: the n-th decoded frame from the keyframe is ``entries[n]``."""
+    position = -offset
+    try:
+        for frame in frames:
             if position < 0:
-                if time < first.time:
-                    continue  # landed on an earlier keyframe: count from ours
-                if time > first.time:
-                    raise _SeekMissed
-            position += 1
+                position += 1
+                continue
             entry = entries[position]
-            _check(time, entry)
-            rgb = frame.reformat(width=width, height=out_height, format="rgb24").to_ndarray()
-            yield DecodedFrame(entry.index, entry.time, entry.duration, rgb)
-            if position + 1 == len(entries):
+            if position == 0 and skip_before:
+                if frame.time < entry.time:
+                    continue  # a frame just before the keyframe that the decoder still showed
+                if frame.time > entry.time:
+                    raise _SeekMissed
+            if frame.time != entry.time:
+                raise ChunkError(f"source frame {entry.index}: decoded at {float(frame.time):.6f} s, planned at "
+                                 f"{float(entry.time):.6f} s")
+            yield DecodedFrame(entry.index, entry.time, entry.duration, frame.rgb)
+            position += 1
+            if position == len(entries):
                 return
-        if position < 0:
-            raise _SeekMissed
+    finally:
+        frames.close()  # type: ignore[attr-defined]
+    if skip_before and position <= 0:
+        raise _SeekMissed
 
 
 class ChunkWriter:
-    """Lossless RGB frames into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index as time)."""
+    """Lossless 16-bit RGB frames into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index as time)."""
 
     def __init__(self, path: Path, rate: Fraction, width: int, height: int) -> None:
         self.path = path
@@ -173,7 +159,7 @@ class ChunkWriter:
         self._stream.time_base = 1 / rate
 
     def write(self, rgb: np.ndarray, index: int) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format=CHUNK_PIXELS)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le").reformat(format=CHUNK_PIXELS)
         frame.pts = index
         frame.time_base = self._stream.codec_context.time_base
         self._container.mux(self._stream.encode(frame))
@@ -188,13 +174,13 @@ class ChunkWriter:
 
 
 def read_chunk(path: Path) -> Iterator[tuple[Fraction, np.ndarray]]:
-    """A chunk file's frames: (time in seconds as stored, RGB uint8)."""
+    """A chunk file's frames: (time in seconds as stored, RGB uint16)."""
     try:
         with av.open(str(path), mode="r") as container:
             stream = container.streams.video[0]
             for frame in container.decode(stream):
                 stamp = Fraction(frame.pts) * frame.time_base if frame.pts is not None else Fraction(-1)
-                yield stamp, frame.to_ndarray(format="rgb24")
+                yield stamp, frame.to_ndarray(format="rgb48le")
     except av.error.FFmpegError as error:
         raise ChunkError(f"{path}: unreadable chunk ({error})") from None
 
@@ -208,7 +194,7 @@ def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
     with open(folder / RENDERS_LOG, "a", encoding="utf-8") as log:
         log.write(f"{chunk.number} {worker}\n")
     temporary = folder / f".chunk-{chunk.number:05d}.{uuid.uuid4().hex[:8]}.tmp.mkv"
-    decoded = decode_counting(job.source, job.height, job.entries)
+    decoded = decode_counting(job.source, job.height, job.entries, job.deep, job.even)
     fed = (frame for frame in decoded if frame.index >= chunk.source_start)
     outputs = resample_frames(_bounded(frames_with_plan_cuts(fed, job.entries, job.entries[0].index), job),
                               interpolator, job.rate, job.schedule, first_index=chunk.render_from, start=job.origin)
@@ -222,7 +208,7 @@ def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
             expected = chunk.first + written
             if output.index != expected:
                 raise ChunkError(f"chunk {chunk.number}: output {output.index} where {expected} was due")
-            rgb = tensor_to_frame(output.image)
+            rgb = tensor_to_frame16(output.image)  # what a single run hands its encoder
             if writer is None:
                 writer = ChunkWriter(temporary, job.rate, rgb.shape[1], rgb.shape[0])
             writer.write(rgb, output.index)
