@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -15,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from stsr.eval import synthetic
 from stsr.engine import ConvertOptions, convert
+from stsr.eval import synthetic
 from stsr.interpolators import Interpolator, PreparedPair
 from stsr.io.video import decode, write_video
 from stsr.plugin.commands.watch import status_text
-from stsr.plugin.watch.intake import Inbox, is_temporary_name, parse_patterns
+from stsr.plugin.watch.intake import Inbox, StabilityTracker, is_temporary_name, parse_patterns
+from stsr.plugin.watch.intake_loop import IntakeLoop
 from stsr.plugin.watch.journal import JOURNAL_NAME, Job, JobState, Journal
 from stsr.plugin.watch.naming import NAME_MAX, free_output_path, output_name, temporary_path
 from stsr.plugin.watch.service import LOG_NAME, WatchService, WatchSettings, describe_failure
@@ -89,11 +91,33 @@ def temporaries(outbox: Path) -> list[Path]:
     return [path for path in outbox.rglob("*") if ".stsr-tmp-" in path.name]
 
 
+class FakeClock:
+    """Monotonic seconds that move only when a test says so: settle periods pass without sleeping."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+def look(intake: IntakeLoop) -> None:
+    """Wait until the intake loop has made a whole pass that began now (the timeout is only an upper bound)."""
+    assert intake.wait_for_pass(timeout=60), "the intake loop stopped making passes"
+
+
 class ServiceThread:
     """A watcher running in this process (no signal handlers), stopped like a signal would."""
 
-    def __init__(self, settings: WatchSettings, interpolator: Interpolator | None = None) -> None:
-        self.service = WatchService(settings, interpolator)
+    def __init__(self, settings: WatchSettings, interpolator: Interpolator | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.service = WatchService(settings, interpolator, clock)
         self.result: int | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -106,11 +130,15 @@ class ServiceThread:
 
     def __enter__(self) -> ServiceThread:
         self.thread.start()
-        wait_until(lambda: (Path(self.service.settings.outbox) / LOG_NAME).exists() or self.error is not None,
-                   what="the watcher to start")
-        wait_until(lambda: "watching" in (Path(self.service.settings.outbox) / LOG_NAME).read_text()
-                   or self.error is not None, what="the watcher to start")
+        wait_until(lambda: self.service.started.is_set() or self.error is not None, what="the watcher to start")
+        if self.error is not None:
+            raise self.error
         return self
+
+    @property
+    def intake(self) -> IntakeLoop:
+        assert self.service.intake is not None
+        return self.service.intake
 
     def __exit__(self, *exc_info: object) -> None:
         self.service.request_stop("test finished")
@@ -232,30 +260,64 @@ def test_disk_full_errors_are_named() -> None:
 # -- the watcher at work -----------------------------------------------------------------------
 
 
+def test_settle_period_counts_from_the_last_change_on_the_injected_clock(tmp_path: Path) -> None:
+    clock = FakeClock()
+    tracker = StabilityTracker(SETTLE, clock)
+    path = tmp_path / "growing.mkv"
+    path.write_bytes(b"x" * 100)
+    tracker.notice(path)
+    clock.advance(SETTLE * 0.9)
+    assert tracker.ready() == []
+    for size in (200, 300, 400):  # each change restarts the period: 1.2 settle periods pass, none since a change
+        with open(path, "ab") as file:
+            file.write(b"x" * 100)
+        assert tracker.ready() == [] and path.stat().st_size == size
+        clock.advance(SETTLE * 0.4)
+        assert tracker.ready() == []
+    clock.advance(SETTLE * 0.6)
+    assert tracker.ready() == [path]
+    empty = tmp_path / "empty.mkv"
+    empty.write_bytes(b"")
+    tracker.notice(empty)
+    clock.advance(10 * SETTLE)
+    assert tracker.ready() == [path]  # an empty file is never complete
+    path.unlink()
+    assert tracker.ready() == [] and path not in tracker  # a vanished file is dropped
+
+
 def test_slow_copy_is_taken_only_when_complete(folders: tuple[Path, Path], long_clip: Path, tmp_path: Path) -> None:
     inbox, outbox = folders
     data = long_clip.read_bytes()
     quarter = len(data) // 4
     target = inbox / "slow copy.mkv"
+    clock = FakeClock()
     settings = WatchSettings(inbox, outbox, FLOW, settle=SETTLE)
-    with ServiceThread(settings):
+    with ServiceThread(settings, clock=clock) as watcher:
         with open(target, "wb") as file:
             # Held open for writing with pauses longer than the settle period: a stalled copy.
             for part in range(2):
                 file.write(data[part * quarter:(part + 1) * quarter])
                 file.flush()
-                time.sleep(3 * SETTLE)
+                wait_until(lambda: target in watcher.intake.pending(), what="the copy to be noticed")
+                look(watcher.intake)  # the loop has seen this size
+                clock.advance(3 * SETTLE)
+                look(watcher.intake)
                 assert jobs(outbox) == [], "a file still open for writing was taken"
-        with open(target, "ab") as file:
-            # Reopened and appended in quick chunks: only size and times tell it is still moving.
-            rest = data[2 * quarter:]
-            step = len(rest) // 4 + 1
-            for start in range(0, len(rest), step):
+            assert "waiting for slow copy.mkv: another program still has it open for writing" in \
+                (outbox / LOG_NAME).read_text(encoding="utf-8")
+        # Appended in chunks by writers that close it each time: only size and times tell it is still moving.
+        # Each pause is shorter than the settle period, all of them together longer.
+        rest = data[2 * quarter:]
+        step = len(rest) // 4 + 1
+        for start in range(0, len(rest), step):
+            with open(target, "ab") as file:
                 file.write(rest[start:start + step])
-                file.flush()
-                time.sleep(SETTLE / 3)
-                assert jobs(outbox) == [], "a growing file was taken"
+            look(watcher.intake)
+            clock.advance(SETTLE * 2 / 3)
+            look(watcher.intake)
+            assert jobs(outbox) == [], "a growing file was taken"
         assert target.read_bytes() == data
+        clock.advance(SETTLE / 3)  # now a whole settle period since the last change
         wait_until(lambda: [job.state for job in jobs(outbox)] == [JobState.DONE], what="the copy to be converted")
     [job] = jobs(outbox)
     assert job.size == len(data) and job.attempts == 1
@@ -282,7 +344,7 @@ def test_ten_files_dropped_at_once_are_each_converted_once(folders: tuple[Path, 
     shutil.copyfile(clip, ignored)
 
     settings = WatchSettings(inbox, outbox, FLOW, recursive=True, settle=SETTLE)
-    with ServiceThread(settings):
+    with ServiceThread(settings) as watcher:
         for name in names:  # dropped at once: renames into INBOX
             os.rename(staging / name, inbox / name)
         for name in ("ep 11.mkv.part", ".hidden.mkv", "~ep 12.mkv"):
@@ -290,7 +352,8 @@ def test_ten_files_dropped_at_once_are_each_converted_once(folders: tuple[Path, 
         (inbox / "link outside.mkv").symlink_to(ignored)
         wait_until(lambda: sum(job.state is JobState.DONE for job in jobs(outbox)) >= len(names),
                    what="ten conversions")
-        time.sleep(4 * SETTLE)  # nothing more may be queued after the last one
+        look(watcher.intake)
+        assert watcher.intake.pending() == []  # nothing more is waiting to be queued after the last one
     done = jobs(outbox)
     assert sorted(job.path for job in done) == sorted(names)
     assert all(job.state is JobState.DONE and job.attempts == 1 for job in done)
@@ -329,6 +392,7 @@ def test_corrupt_and_non_video_files_fail_with_reason_and_are_retried_up_to_the_
         assert name in by_name[name].error
     assert "not a readable video" in by_name["notes.mkv"].error
     assert outputs(outbox) == ["good.stsr60.mkv"]
+    assert "Traceback" not in (outbox / LOG_NAME).read_text(encoding="utf-8")  # their reasons say it all
 
     # Each start retries the failed ones, until --max-attempts.
     assert WatchService(settings).run() == 1
@@ -441,6 +505,55 @@ def test_a_stuck_model_does_not_hold_up_a_stop(folders: tuple[Path, Path], clip:
         assert temporaries(outbox) == [] and outputs(outbox) == []
     finally:
         release.set()
+
+
+class BuggyInterpolator(Interpolator):
+    """A model whose code has a bug: every call raises an error that is not a user-facing one."""
+
+    name = "buggy"
+
+    def __init__(self) -> None:
+        super().__init__("cpu")
+
+    def prepare(self, frame0: object, frame1: object) -> PreparedPair:
+        raise ValueError("a bug in the model code")
+
+
+def test_a_failing_conversion_logs_its_traceback_at_error_level(folders: tuple[Path, Path], clip: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    inbox, outbox = folders
+    shutil.copyfile(clip, inbox / "episode.mkv")
+    settings = WatchSettings(inbox, outbox, FLOW, settle=SETTLE, once=True)
+    with caplog.at_level(logging.INFO, logger="stsr.watch"):
+        assert WatchService(settings, BuggyInterpolator()).run() == 1
+    [job] = jobs(outbox)
+    assert job.state is JobState.FAILED and job.error == "ValueError: a bug in the model code"
+    [record] = [record for record in caplog.records if record.getMessage().startswith("failed episode.mkv")]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None and record.exc_info[0] is ValueError
+    log = (outbox / LOG_NAME).read_text(encoding="utf-8")
+    failed_at = log.index(" ERROR failed episode.mkv (attempt 1/3, will retry): ValueError: a bug in the model code\n")
+    traceback_text = log[failed_at:]
+    assert traceback_text.splitlines()[1] == "Traceback (most recent call last):"
+    assert 'raise ValueError("a bug in the model code")' in traceback_text
+    assert temporaries(outbox) == [] and outputs(outbox) == []
+
+
+def test_a_stop_mid_conversion_cancels_it_and_leaves_no_thread_behind(folders: tuple[Path, Path],
+                                                                     long_clip: Path) -> None:
+    inbox, outbox = folders
+    shutil.copyfile(long_clip, inbox / "episode.mkv")
+    before = set(threading.enumerate())
+    settings = WatchSettings(inbox, outbox, FLOW, settle=SETTLE, stop_grace=30.0)
+    with ServiceThread(settings) as watcher:
+        wait_for_running(outbox, "episode.mkv")  # frames are being written
+    assert watcher.result == 0 and not watcher.service.abandoned_worker  # cancelled and waited for
+    left = [thread.name for thread in set(threading.enumerate()) - before if thread is not watcher.thread]
+    assert left == [], f"threads outlived the watcher: {left}"
+    [job] = jobs(outbox)
+    assert job.state is JobState.INTERRUPTED and job.attempts == 0
+    assert temporaries(outbox) == [] and outputs(outbox) == []
+    assert "interrupted episode.mkv (test finished)" in (outbox / LOG_NAME).read_text(encoding="utf-8")
 
 
 def test_sigterm_stops_within_seconds_and_records_the_job_as_interrupted(folders: tuple[Path, Path],
