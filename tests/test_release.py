@@ -209,9 +209,14 @@ def test_odd_size_is_kept_exactly(tmp_path: Path) -> None:
     assert info.pix_fmt == "yuv444p"
 
 
-@pytest.mark.parametrize(("width", "height", "deep"), [(320, 240, False), (1280, 720, False), (1280, 720, True)])
-def test_colour_round_trip_has_no_shift(tmp_path: Path, width: int, height: int, deep: bool) -> None:
-    """Untagged SD uses BT.601, untagged HD BT.709, on the way in and out: a colour chart comes back unshifted."""
+@pytest.mark.parametrize(("width", "height", "deep", "color"), [
+    (320, 240, False, ColorDescription()), (1280, 720, False, ColorDescription()),
+    (1280, 720, True, ColorDescription()), (320, 240, False, ColorDescription(6, 6, 6, 2)),
+    (320, 240, True, ColorDescription(1, 1, 1, 2))])
+def test_colour_round_trip_has_no_shift(tmp_path: Path, width: int, height: int, deep: bool,
+                                        color: ColorDescription) -> None:
+    """Untagged SD uses BT.601, untagged HD BT.709, tagged files their own matrix and range, on the way in
+    and out: a colour chart comes back unshifted."""
     chart = np.zeros((height, width, 3), np.uint16 if deep else np.uint8)
     top = 65535 if deep else 255
     colours = [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1), (1, 0, 1), (0.75, 0.75, 0.75), (0.2, 0.4, 0.6)]
@@ -220,10 +225,11 @@ def test_colour_round_trip_has_no_shift(tmp_path: Path, width: int, height: int,
         chart[:, number * band:(number + 1) * band] = np.array(colour) * top * 0.9
     path = tmp_path / "chart.mkv"
     settings = choose_settings(path, "ffv1", 10 if deep else 8, width, height)
-    writer = VideoWriter(path, Fraction(24), width, height, settings)
+    writer = VideoWriter(path, Fraction(24), width, height, settings, color=color)
     writer.write(chart, Fraction(0))
     writer.write(chart, Fraction(1, 24))
     writer.close()
+    assert probe(path).color.range == (color.range or 0)
     back = next(decode(path, deep=deep)).rgb.astype(np.float64)
     scale = 257.0 if deep else 1.0
     interior = np.concatenate([np.arange(n * band + 4, (n + 1) * band - 4) for n in range(len(colours))])

@@ -59,3 +59,35 @@ def tensor_to_i420(image: torch.Tensor, matrix: str = "bt601") -> np.ndarray:
         plane = output[start:start + size].reshape(half[1], half[0])
         cv2.convertScaleAbs(cv2.extractChannel(chroma, channel), dst=plane)
     return output
+
+
+#: 4:2:0 formats whose full-range samples are remapped here rather than by swscale
+FULL_RANGE_FORMATS = {"yuv420p": 8, "yuvj420p": 8, "yuv420p10le": 10}
+
+
+def full_to_limited10(planes: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
+    """Full-range 4:2:0 samples (the (H*3/2, W) layout of ``to_ndarray``) -> 10-bit limited range, rounded.
+
+    swscale's own full-range RGB <-> YUV paths are off by up to one code value on
+    grey (measured in benchmarks/bench_encode.py); its limited-range 10-bit path is
+    exact, so full range goes through it with this linear remap on either side.
+    """
+    flat = planes.reshape(-1).astype(np.float32)
+    top = float((1 << bits) - 1)
+    luma = width * height
+    out = np.empty_like(flat)
+    out[:luma] = 64 + flat[:luma] * (876 / top)
+    out[luma:] = 512 + (flat[luma:] - (1 << (bits - 1))) * (896 / top)
+    return np.clip(np.rint(out), 0, 1023).astype(np.uint16).reshape(planes.shape)
+
+
+def limited10_to_full(planes: np.ndarray, bits: int, width: int, height: int) -> np.ndarray:
+    """10-bit limited-range 4:2:0 samples -> full range at ``bits`` (the inverse of :func:`full_to_limited10`)."""
+    flat = planes.reshape(-1).astype(np.float32)
+    top = float((1 << bits) - 1)
+    luma = width * height
+    out = np.empty_like(flat)
+    out[:luma] = (flat[:luma] - 64) * (top / 876)
+    out[luma:] = (flat[luma:] - 512) * (top / 896) + (1 << (bits - 1))
+    dtype = np.uint8 if bits == 8 else np.uint16
+    return np.clip(np.rint(out), 0, top).astype(dtype).reshape(planes.shape)

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from .color import FULL_RANGE_FORMATS, full_to_limited10
 from .probe import open_input, probe, processing_size, short_reason
 
 #: swscale's exact rounding: without it RGB <-> YUV steps are off by up to one code value
@@ -42,6 +43,11 @@ def to_rgb(frame: av.VideoFrame, width: int, height: int, matrix: int, color_ran
     Always through swscale's 16-bit RGB with exact rounding: its direct 8-bit
     YUV -> RGB path truncates, which darkens saturated colours by 1-3 code values.
     """
+    bits = FULL_RANGE_FORMATS.get(frame.format.name)
+    if color_range == 2 and bits is not None and not (frame.width % 2 or frame.height % 2):
+        limited = full_to_limited10(frame.to_ndarray(), bits, frame.width, frame.height)
+        frame = av.VideoFrame.from_ndarray(limited, format="yuv420p10le")
+        color_range = 1
     rgb16 = frame.reformat(width=width, height=height, format="rgb48le", src_colorspace=matrix,
                            src_color_range=color_range, interpolation=ACCURATE).to_ndarray()
     if deep:

@@ -21,6 +21,7 @@ import av.error
 import numpy as np
 
 from ..errors import InputError
+from .color import FULL_RANGE_FORMATS, limited10_to_full
 from .decode import ACCURATE, swscale_colorspace
 from .mux import StreamCopier
 from .output import container_for, write_failure
@@ -262,7 +263,8 @@ class VideoWriter:
         context = self._video.codec_context
         context.time_base = 1 / self.rate
         context.framerate = self.rate
-        context.color_range = self._range
+        if self.color.range:  # an untagged input stays untagged (limited range is what readers assume)
+            context.color_range = self.color.range
         if self.color.tagged:
             context.color_primaries = self.color.primaries
             context.color_trc = self.color.transfer
@@ -294,8 +296,17 @@ class VideoWriter:
         if rgb.dtype != np.uint16:  # swscale's 8-bit RGB -> YUV truncates: go through 16 bits, rounded exactly
             rgb = rgb.astype(np.uint16) * np.uint16(257)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
-        frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=self._matrix,
-                               dst_color_range=self._range, interpolation=ACCURATE)
+        bits = FULL_RANGE_FORMATS.get(self.settings.pix_fmt)
+        if self._range == 2 and bits is not None and not (frame.width % 2 or frame.height % 2):
+            # full range: swscale's exact limited 10-bit path, then the remap (its full-range path is off)
+            limited = frame.reformat(format="yuv420p10le", dst_colorspace=self._matrix, dst_color_range=1,
+                                     interpolation=ACCURATE).to_ndarray()
+            frame = av.VideoFrame.from_ndarray(limited10_to_full(limited, bits, frame.width, frame.height),
+                                               format=self.settings.pix_fmt)
+            frame.color_range = 2
+        else:
+            frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=self._matrix,
+                                   dst_color_range=self._range, interpolation=ACCURATE)
         pts = round((time - self._origin) * self.rate)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
