@@ -147,7 +147,7 @@ def _unwritable_folder(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["missing_folder", "unwritable_folder", "output_is_input", "unknown_extension",
-                                  "webm_h264", "bad_encoder_opt", "disk_full"])
+                                  "webm_h264", "bad_encoder_opt", "unknown_encoder_opt", "disk_full"])
 def test_output_side_errors_are_one_line_exit_2_nothing_left(make_clip, tmp_path: Path, case: str) -> None:
     source = make_clip("in.mkv", frames=8)
     outputs = tmp_path / "outputs"
@@ -156,7 +156,8 @@ def test_output_side_errors_are_one_line_exit_2_nothing_left(make_clip, tmp_path
     limit = None
     expected = {"missing_folder": "does not exist", "unwritable_folder": "not writable",
                 "output_is_input": "overwrite the input", "unknown_extension": "unknown output type",
-                "webm_h264": "cannot hold h264", "bad_encoder_opt": "KEY=VALUE", "disk_full": "disk full"}[case]
+                "webm_h264": "cannot hold h264", "bad_encoder_opt": "KEY=VALUE",
+                "unknown_encoder_opt": "libx264 has no such option", "disk_full": "disk full"}[case]
     target = outputs / "out.mkv"
     if case == "missing_folder":
         target = outputs / "nowhere" / "out.mkv"
@@ -170,6 +171,8 @@ def test_output_side_errors_are_one_line_exit_2_nothing_left(make_clip, tmp_path
         target, extra = outputs / "out.webm", ["--codec", "h264"]
     elif case == "bad_encoder_opt":
         extra = ["--encoder-opt", "tune"]
+    elif case == "unknown_encoder_opt":
+        extra = ["--encoder-opt", "no-such-option=1"]
     elif case == "disk_full":
         limit = 2048  # bytes: the writes past it fail like a full disk (EFBIG)
     before = sorted(source.parent.iterdir())

@@ -195,7 +195,30 @@ def choose_settings(
         if key == "x265-params" and "x265-params" in options:
             value = f"{options['x265-params']}:{value}"
         options[key] = value
-    return EncodeSettings(codec, encoder, pix_fmt, options, crf, preset)
+    settings = EncodeSettings(codec, encoder, pix_fmt, options, crf, preset)
+    if codec not in HARDWARE:
+        _check_opens(settings, encoder_options or {})
+    return settings
+
+
+def _check_opens(settings: EncodeSettings, user_options: dict[str, str]) -> None:
+    """Open the encoder once with these settings: a bad --preset or --encoder-opt is one line before any work."""
+    context = av.codec.CodecContext.create(settings.encoder, "w")
+    context.width = context.height = 64
+    context.pix_fmt = settings.pix_fmt
+    context.time_base = Fraction(1, 24)
+    context.options = dict(settings.options)
+    try:
+        context.open()
+    except (av.error.FFmpegError, ValueError, OSError):
+        given = [f"--preset {settings.preset}"] if settings.preset is not None else []
+        given += [f"--encoder-opt {key}={value}" for key, value in user_options.items()]
+        given += [f"--crf {settings.crf}"] if settings.crf is not None else []
+        raise InputError(f"{settings.encoder} refused its settings ({', '.join(given) or settings.describe()}); "
+                         f"check the values against the encoder's documentation") from None
+    unused = [key for key in context.options if key in user_options]
+    if unused:
+        raise InputError(f"--encoder-opt {unused[0]}: {settings.encoder} has no such option")
 
 
 def parse_encoder_options(items: Iterable[str]) -> dict[str, str]:
