@@ -82,7 +82,9 @@ def mix(frame0: OracleFrame, frame1: OracleFrame, t: float) -> OracleFrame:
             return frame1
         characters = tuple((1 - t) * a + t * b for a, b in zip(frame0.characters, frame1.characters, strict=True))
         background = (1 - t) * frame0.background + t * frame1.background
-        return PoseFrame(frame0.scene, characters, background, frame0.shot_time)
+        # The shot time moves too: a cross-dissolve's share is linear in it (within a shot nothing else uses it).
+        shot_time = (1 - t) * frame0.shot_time + t * frame1.shot_time
+        return PoseFrame(frame0.scene, characters, background, shot_time)
     parts = [(w * (1 - t), p) for w, p in _parts(frame0)] + [(w * t, p) for w, p in _parts(frame1)]
     return MixFrame(tuple((w, p) for w, p in parts if w > 0))
 
