@@ -142,9 +142,12 @@ def check_outputs(data: Path, device: torch.device) -> bool:
     return ok
 
 
-def time_cell(name: str, rows: int, mode: str, device: torch.device, data: Path, reps: int) -> dict[str, float]:
+def time_cell(name: str, rows: int, mode: str, device: torch.device, data: Path, reps: int) -> dict[str, Any]:
     """One backend at one size and compile mode: ms per prepare / per t, peak MB, first-call seconds."""
     from stsr.interpolators import create_backend
+    from stsr.interpolators.tensors import COMPILE_FALLBACKS
+
+    COMPILE_FALLBACKS.clear()
 
     def sync() -> None:
         if device.type == "cuda":
@@ -178,7 +181,8 @@ def time_cell(name: str, rows: int, mode: str, device: torch.device, data: Path,
         sync()
         best["single"] = min(best["single"], time.perf_counter() - clock)
     peak = (torch.cuda.max_memory_allocated(device) - baseline) / 2**20 if device.type == "cuda" else math.nan
-    return {**{f"{key}_ms": 1000 * value for key, value in best.items()}, "peak_mb": peak, "first_s": first}
+    return {**{f"{key}_ms": 1000 * value for key, value in best.items()}, "peak_mb": peak, "first_s": first,
+            "fallbacks": sorted(set(COMPILE_FALLBACKS))}  # fmt: skip
 
 
 def output_fps(prepare_ms: float, t_ms: float, drawings_per_second: float) -> float:
@@ -245,7 +249,8 @@ def main() -> int:
                         torch.cuda.empty_cache()
                 twos = output_fps(cell["prepare_ms"], cell["t_ms"], SOURCE_RATE / 2)
                 ones = output_fps(cell["prepare_ms"], cell["t_ms"], SOURCE_RATE)
-                print(f"| {name} | {width}x{height} | {mode} | {cell['prepare_ms']:.1f} | {cell['t_ms']:.1f} | "
+                label = mode + (f" (eager fallback: {', '.join(cell['fallbacks'])})" if cell["fallbacks"] else "")
+                print(f"| {name} | {width}x{height} | {label} | {cell['prepare_ms']:.1f} | {cell['t_ms']:.1f} | "
                       f"{cell['single_ms']:.1f} | {cell['peak_mb']:.0f} | {cell['first_s']:.1f} | {twos:.1f} | "
                       f"{ones:.1f} |", flush=True)
     print(f"\nprepare: one new frame's features plus the pair's flow (the other frame cached); per t: one timestep "

@@ -100,6 +100,8 @@ def endpoint(t: Timestep, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.T
 
 #: ``compile`` option values: off, inductor, inductor with CUDA graphs
 COMPILE_MODES = ("none", "default", "reduce-overhead")
+#: names of the modules whose compilation failed and that run eagerly instead (for benchmarks)
+COMPILE_FALLBACKS: list[str] = []
 
 
 def compile_modules(modules: Sequence[nn.Module], mode: str) -> None:
@@ -125,6 +127,7 @@ def _compiled_or_eager(eager: Callable[..., Any], mode: str, name: str) -> Calla
         fast = torch.compile(eager, mode=mode)
     except Exception as error:
         print(f"stsr: torch.compile unavailable for {name} ({error}); running eagerly", file=sys.stderr)
+        COMPILE_FALLBACKS.append(name)
         return eager
     failed = False
     graphs = mode == "reduce-overhead"
@@ -142,6 +145,7 @@ def _compiled_or_eager(eager: Callable[..., Any], mode: str, name: str) -> Calla
                 return fast(*args, **kwargs)
             except Exception as error:
                 failed = True
+                COMPILE_FALLBACKS.append(name)
                 reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
                 print(f"stsr: torch.compile failed for {name} ({reason}); running eagerly", file=sys.stderr)
         return eager(*args, **kwargs)
