@@ -11,7 +11,17 @@ and to occlusion. Oracle frames carry their poses: no tracking.
 * stutter index (SI) = std(step) / mean(step) on the steady part, per character;
 * held fraction: steps under a quarter of the median;
 * lag: presentation time minus pose time, in source frames (positive = late);
-* PSNR against the ground truth rendered at each output frame's presentation time.
+* PSNR against the ground truth rendered at each output frame's presentation time;
+* drawing-time fidelity: at the output frame nearest each new drawing (within half an
+  output frame), PSNR against that drawing in the pixels it changed (the first of the
+  two constraints in :mod:`stsr.schedules.base`: no drawing is lost);
+* frozen share: share of a moving layer's output steps that stand still (under a
+  quarter of the true step) while the truth moves (the second: nothing freezes while
+  its source moves); the worst layer's.
+
+Layers that are not tracked (mouth, arm, text...: their look changes, not only their
+place) get poses only from the oracle; with real backends they are NaN and only
+the drawing-time fidelity judges them.
 """
 
 from __future__ import annotations
@@ -21,10 +31,11 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
 from stsr.eval.analysis import held_fraction, stutter_index
-from stsr.eval.synthetic import Scene
+from stsr.eval.synthetic import Scene, drawing_time
 
 #: Euclidean RGB distance under which a pixel has a character's body colour
 COLOR_TOLERANCE = 60.0
@@ -51,6 +62,60 @@ class Measured:
     times: np.ndarray
     poses: np.ndarray  # (frames, characters)
     psnr: np.ndarray
+    #: mean PSNR (dB) at new drawings, changed pixels only (NaN: none measured)
+    fidelity: float = float("nan")
+
+
+#: a pixel whose drawing changed by more than this (0-255, any channel) belongs to the new drawing
+CHANGE_THRESHOLD = 12
+
+
+def new_drawings(scene: Scene) -> list[int]:
+    """Source frames (away from the ends and a cut) that bring a new drawing of some moving layer."""
+    frames = []
+    layers = [c for c in scene.characters if c.moves]
+    for index in range(EDGE_FRAMES, scene.frames - EDGE_FRAMES):
+        if scene.cut_at is not None and abs(index - scene.cut_at) <= 1:
+            continue
+        fresh = any(drawing_time(index, c.holds, c.phase) == index and drawing_time(index - 1, c.holds, c.phase)
+                    != index for c in layers)
+        background = scene.background
+        if (background.velocity != (0.0, 0.0) or background.shake or background.zoom) and \
+                drawing_time(index, background.holds, background.phase) == index:
+            fresh = True
+        if fresh or scene.dissolve_share(index) != scene.dissolve_share(index - 1):
+            frames.append(index)
+    return frames
+
+
+def changed_pixels(scene: Scene, index: int) -> np.ndarray:
+    """Where drawing ``index`` differs from the previous frame's drawings, grown by 2 px."""
+    difference = np.abs(scene.drawing_frame(index).astype(np.int16) - scene.drawing_frame(index - 1).astype(np.int16))
+    mask = (difference.max(axis=2) > CHANGE_THRESHOLD).astype(np.uint8)
+    return cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def drawing_fidelity(scene: Scene, times: np.ndarray, picture_at: Any, roundtrip: bool) -> float:
+    """Mean PSNR at the output frames nearest each new drawing, against the drawing, changed pixels only.
+
+    ``picture_at(j)`` gives output ``j``'s RGB picture; ``times`` are in source frames.
+    """
+    if times.size < 2:
+        return float("nan")
+    half_interval = float(np.median(np.diff(times))) / 2 + 1e-6
+    scores = []
+    for index in new_drawings(scene):
+        nearest = int(np.argmin(np.abs(times - index)))
+        if abs(times[nearest] - index) > half_interval:
+            continue
+        mask = changed_pixels(scene, index)
+        if not mask.any():
+            continue
+        drawing = scene.drawing_frame(index)
+        if roundtrip:
+            drawing = yuv420_roundtrip(drawing)
+        scores.append(psnr(picture_at(nearest)[mask], drawing[mask]))
+    return float(np.mean(scores)) if scores else float("nan")
 
 
 def source_frames_time(times: list[Fraction], scene: Scene) -> np.ndarray:
@@ -105,7 +170,8 @@ class Tracker:
         """
         canvas = background.copy()
         for other, character in enumerate(self.scene.characters):
-            character.draw(canvas, poses[other], self._scale)
+            if character.tracked:
+                character.draw(canvas, poses[other], self._scale)
         x0, y0, x1, y1 = window
         crop = canvas[y0:y1, x0:x1]
         if self.roundtrip:
@@ -122,6 +188,9 @@ class Tracker:
         # Topmost first: its pose is needed to know what hides the ones below.
         for index in reversed(range(count)):
             character = self.scene.characters[index]
+            if not (character.tracked and character.moves):
+                found[index] = float("nan")
+                continue
             velocity = np.array(character.velocity, np.float64)
             window = self._window(index, time)
             measured_x, measured_y, area = _centroid(self._mask(picture, index, window), window[:2])
@@ -152,7 +221,8 @@ def measure_pictures(scene: Scene, times: list[Fraction], pictures: list[np.ndar
     poses = np.array([tracker.poses(picture, time) for picture, time in zip(pictures, frame_times, strict=True)])
     scores = np.array([psnr(picture, yuv420_roundtrip(scene.render_at(time)))
                        for picture, time in zip(pictures, frame_times, strict=True)])
-    return Measured(frame_times, poses.reshape(len(pictures), len(scene.characters)), scores)
+    fidelity = drawing_fidelity(scene, frame_times, lambda j: pictures[j], roundtrip=True)
+    return Measured(frame_times, poses.reshape(len(pictures), len(scene.characters)), scores, fidelity)
 
 
 def measure_oracle(scene: Scene, times: list[Fraction], frames: list[Any]) -> Measured:
@@ -161,7 +231,8 @@ def measure_oracle(scene: Scene, times: list[Fraction], frames: list[Any]) -> Me
     poses = np.array([frame.poses() for frame in frames], dtype=np.float64)
     scores = np.array([psnr(frame.render(), scene.render_at(time))
                        for frame, time in zip(frames, frame_times, strict=True)])
-    return Measured(frame_times, poses.reshape(len(frames), len(scene.characters)), scores)
+    fidelity = drawing_fidelity(scene, frame_times, lambda j: frames[j].render(), roundtrip=False)
+    return Measured(frame_times, poses.reshape(len(frames), len(scene.characters)), scores, fidelity)
 
 
 def steady_mask(scene: Scene, times: np.ndarray) -> np.ndarray:
@@ -172,12 +243,20 @@ def steady_mask(scene: Scene, times: np.ndarray) -> np.ndarray:
     return keep
 
 
+#: an output step under this share of the true step is a frozen one
+FROZEN_SHARE = 0.25
+
+
 @dataclass
 class CharacterScore:
     stutter_index: float
     held_fraction: float
     lag: float
     mean_step: float
+    #: share of steps (while the truth moves) in which the output stands still; NaN: not measured
+    frozen_share: float = float("nan")
+    #: False for a layer that does not move (a held cel): its timing cannot be seen, SI is not judged
+    judged: bool = True
 
 
 @dataclass
@@ -187,15 +266,21 @@ class Score:
     #: per output frame: time and step per character (for plots)
     step_times: np.ndarray
     steps: np.ndarray
+    fidelity: float = float("nan")
 
     @property
     def worst_si(self) -> float:
-        values = [c.stutter_index for c in self.characters]
-        return float("nan") if any(np.isnan(values)) else max(values)
+        values = [c.stutter_index for c in self.characters if c.judged]
+        return float("nan") if any(np.isnan(values)) else max(values, default=float("nan"))
+
+    @property
+    def worst_frozen_share(self) -> float:
+        values = [c.frozen_share for c in self.characters if np.isfinite(c.frozen_share)]
+        return max(values) if values else float("nan")
 
     @property
     def worst_lag(self) -> float:
-        values = [c.lag for c in self.characters]
+        values = [c.lag for c in self.characters if c.judged]
         return max(values, key=abs)
 
 
@@ -205,17 +290,23 @@ def score(scene: Scene, measured: Measured) -> Score:
     shot = np.zeros_like(measured.times, dtype=int) if scene.cut_at is None else (measured.times >= scene.cut_at)
     pair = keep[1:] & keep[:-1] & (shot[1:] == shot[:-1])
     steps = np.diff(measured.poses, axis=0)
+    true_steps = np.diff(measured.times)
     characters = []
     for index in range(measured.poses.shape[1]):
         valid = pair & np.isfinite(steps[:, index])
         character_steps = steps[valid, index]
+        frozen = float("nan")
+        if scene.characters[index].moves and valid.any():
+            frozen = float(np.mean(np.abs(character_steps) < FROZEN_SHARE * true_steps[valid]))
         lag_values = (measured.times - measured.poses[:, index])[keep & np.isfinite(measured.poses[:, index])]
         characters.append(CharacterScore(
             stutter_index=stutter_index(character_steps),
             held_fraction=held_fraction(character_steps),
             lag=float(np.mean(lag_values)) if lag_values.size else float("nan"),
             mean_step=float(np.mean(character_steps)) if character_steps.size else float("nan"),
+            frozen_share=frozen,
+            judged=scene.characters[index].moves,
         ))
     step_times = measured.times[1:]
     masked = np.where(pair[:, None], steps, np.nan)
-    return Score(characters, float(np.mean(measured.psnr[keep])), step_times, masked)
+    return Score(characters, float(np.mean(measured.psnr[keep])), step_times, masked, measured.fidelity)

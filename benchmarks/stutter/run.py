@@ -28,12 +28,14 @@ import numpy as np
 from stsr.engine import ConvertOptions, convert, frame_to_tensor, silence_library_logs, tag_cuts, tensor_to_frame
 from stsr.eval.synthetic import Scene
 from stsr.interpolators import Interpolator, available_backends, create_backend
-from stsr.io.video import VideoWriter, decode, write_video
+from stsr.io.encode import choose_settings
+from stsr.io.video import VideoWriter, decode
 from stsr.schedules import SCHEDULES, SourceFrame
 
 from .methods import OUTPUT_RATE, Produced, ffmpeg_filter_available, run_ffmpeg, run_schedule
 from .metrics import Score, measure_oracle, measure_pictures, score
 from .oracle import OracleInterpolator, PoseFrame
+from .passes import CountingInterpolator
 from .scenes import SCENES, make_scene
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -63,6 +65,8 @@ def _store(results: Path, scene_name: str, method: str, result: Score, produced:
         "psnr": result.psnr,
         "seconds_per_frame": produced.seconds / frames,
         "characters": [vars(character) for character in result.characters],
+        "fidelity": result.fidelity,
+        "frozen_share": result.worst_frozen_share,
         "step_times": [round(float(t), 4) for t in result.step_times],
         "steps": [[None if not math.isfinite(v) else round(float(v), 5) for v in row] for row in result.steps],
         "measured_at": time.strftime("%Y-%m-%d %H:%M"),
@@ -71,11 +75,33 @@ def _store(results: Path, scene_name: str, method: str, result: Score, produced:
     (raw / f"{scene_name}__{method.replace(':', '_')}.json").write_text(json.dumps(record))
 
 
-def _print_line(scene_name: str, method: str, result: Score, produced: Produced) -> None:
+def _print_line(scene_name: str, method: str, result: Score, produced: Produced,
+                passes: tuple[float, float] | None = None) -> None:
     characters = "  ".join(f"SI {c.stutter_index:5.2f} held {c.held_fraction:4.0%} lag {c.lag:+5.2f}"
                            for c in result.characters)
     per_frame = produced.seconds / max(1, len(produced.frames))
-    print(f"  {method:22s} {characters}  PSNR {result.psnr:5.2f}  {per_frame * 1000:7.1f} ms/frame", flush=True)
+    cost = f"  passes {passes[0]:.2f}+{passes[1]:.2f}" if passes else ""
+    print(f"  {method:22s} {characters}  PSNR {result.psnr:5.2f}  fidelity {result.fidelity:5.1f} dB  "
+          f"frozen {result.worst_frozen_share:4.0%}{cost}  {per_frame * 1000:7.1f} ms/frame", flush=True)
+
+
+def _passes(counter: CountingInterpolator, outputs: int) -> dict[str, float]:
+    prepares, inbetweens = counter.count.per_frame(outputs)
+    return {"prepares_per_frame": prepares, "inbetweens_per_frame": inbetweens}
+
+
+def write_source(path: Path, scene: Scene) -> None:
+    """The scene's source clip in H.264, at the scene's own CRF when it asks for stronger compression."""
+    pictures = source_pictures(scene)
+    settings = choose_settings(path, "h264", 8, scene.width, scene.height, crf=scene.crf)
+    writer = VideoWriter(path, scene.rate, scene.width, scene.height, codec=settings)
+    try:
+        for index, picture in enumerate(pictures):
+            writer.write(picture, Fraction(index) / scene.rate)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def source_pictures(scene: Scene) -> list[np.ndarray]:
@@ -87,10 +113,12 @@ def run_oracle(scene: Scene, scene_name: str, schedules: list[str], results: Pat
                           scene.cut_at is not None and n == scene.cut_at) for n in range(scene.frames)]
     end = Fraction(scene.frames) / scene.rate
     for schedule in schedules:
-        produced = run_schedule(frames, OracleInterpolator(), schedule, end)
+        counter = CountingInterpolator(OracleInterpolator())
+        produced = run_schedule(frames, counter, schedule, end)
         result = score(scene, measure_oracle(scene, produced.times, produced.frames))
-        _store(results, scene_name, f"oracle:{schedule}", result, produced)
-        _print_line(scene_name, f"oracle:{schedule}", result, produced)
+        passes = _passes(counter, len(produced.frames))
+        _store(results, scene_name, f"oracle:{schedule}", result, produced, passes)
+        _print_line(scene_name, f"oracle:{schedule}", result, produced, tuple(passes.values()))
 
 
 def _write_and_decode(produced: Produced, path: Path, width: int, height: int) -> Produced:
@@ -113,7 +141,9 @@ def _decoded(path: Path, seconds: float) -> Produced:
 
 def run_backend(scene: Scene, scene_name: str, source: Path, backend: str, interpolator: Interpolator,
                 schedules: list[str], work: Path, results: Path) -> None:
+    inner = interpolator
     for schedule in schedules:
+        interpolator = CountingInterpolator(inner)  # type: ignore[assignment]
         target = work / f"{scene_name}.{backend}.{schedule}.mkv"
         if schedule in SCHEDULES:
             options = ConvertOptions(fps=OUTPUT_RATE, backend=backend, schedule=schedule, codec="ffv1",
@@ -133,8 +163,9 @@ def run_backend(scene: Scene, scene_name: str, source: Path, backend: str, inter
             produced = _write_and_decode(produced, target, scene.width, scene.height)
         result = score(scene, measure_pictures(scene, produced.times, produced.frames))
         method = f"{backend}:{schedule}"
-        _store(results, scene_name, method, result, produced, {"backend": interpolator.describe()})
-        _print_line(scene_name, method, result, produced)
+        passes = _passes(interpolator, len(produced.frames))  # type: ignore[arg-type]
+        _store(results, scene_name, method, result, produced, {"backend": inner.describe(), **passes})
+        _print_line(scene_name, method, result, produced, tuple(passes.values()))
 
 
 def run_ffmpeg_methods(scene: Scene, scene_name: str, source: Path, work: Path, results: Path) -> None:
@@ -166,12 +197,19 @@ def _method_key(method: str) -> tuple[int, int, str]:
 def _cell(record: dict[str, Any] | None) -> str:
     if record is None:
         return "–"
-    characters = record["characters"]
-    si_values = [c["stutter_index"] for c in characters]
-    lag_values = [c["lag"] for c in characters]
-    si = max(si_values) if all(math.isfinite(v) for v in si_values) else float("nan")
-    lag = max(lag_values, key=lambda v: abs(v) if math.isfinite(v) else -1)
-    return f"{si:.2f} / {lag:+.2f} / {record['psnr']:.1f}"
+    characters = [c for c in record["characters"] if c.get("judged", True)]
+    si_values = [c["stutter_index"] for c in characters if math.isfinite(c["stutter_index"])]
+    lag_values = [c["lag"] for c in characters if math.isfinite(c["lag"])]
+    si = max(si_values) if si_values else float("nan")
+    lag = max(lag_values, key=abs) if lag_values else float("nan")
+    cell = f"{si:.2f} / {lag:+.2f} / {record['psnr']:.1f}"
+    if "fidelity" in record:
+        frozen = record["frozen_share"]
+        frozen_text = "–" if frozen is None or not math.isfinite(frozen) else f"{frozen:.0%}"
+        cell += f" / {record['fidelity']:.1f} / {frozen_text}"
+    if "prepares_per_frame" in record:
+        cell += f" / {record['prepares_per_frame'] + record['inbetweens_per_frame']:.2f}"
+    return cell
 
 
 def build_table(records: list[dict[str, Any]]) -> str:
@@ -182,9 +220,13 @@ def build_table(records: list[dict[str, Any]]) -> str:
     for method in methods:
         groups.setdefault(method.partition(":")[0], []).append(method)
     lines = [
-        "Cells: **SI / lag / PSNR** — stutter index std(step)/mean(step) of the worst character "
-        "(0 = even motion), lag in source frames of the worst character (+ = late, − = early), "
-        "PSNR (dB) against the truth at each output frame's presentation time (oracle: capped at 60).",
+        "Cells: **SI / lag / PSNR / fidelity / frozen / passes** — stutter index std(step)/mean(step) of the "
+        "worst moving character (0 = even motion; untracked layers count only with the oracle), lag in source "
+        "frames of the worst character (+ = late, − = early), PSNR (dB) against the truth at each output "
+        "frame's presentation time (oracle: capped at 60), drawing-time fidelity (dB: at the output frame "
+        "nearest each new drawing, against that drawing, changed pixels only), frozen share of motion (worst "
+        "moving layer: output steps under a quarter of the true step), model passes per output frame "
+        "(pair preparations + in-betweens asked for). Older runs show the first three only.",
         "",
     ]
     for backend, group in groups.items():
@@ -327,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scene = make_scene(scene_name, width, height, args.frames)
             print(f"{scene_name}: {SCENES[scene_name][0]}", flush=True)
             source = work / f"{scene_name}.mp4"
-            write_video(source, source_pictures(scene), scene.rate)
+            write_source(source, scene)
             if "oracle" in backends:
                 run_oracle(scene, scene_name, schedules, args.results)
             for backend, interpolator in interpolators.items():

@@ -88,6 +88,7 @@ def _mouth_threes(width: int, height: int, frames: int) -> Scene:
 def _tear_twos(width: int, height: int, frames: int) -> Scene:
     scale = height / 144
     head = _first(scale, (2,), 0, speed=0.0, y=78.0)
+    head.velocity = (0.0, 0.0)
     head.start = (96 * scale, 78 * scale)
     tear = Blob(holds=(2,), phase=1, start=(150 * scale, 20 * scale), velocity=(0.2 * scale, 1.4 * scale),
                 radius=6 * scale)
