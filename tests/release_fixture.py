@@ -50,10 +50,13 @@ class ReleaseSpec:
 
 
 def _picture(spec: ReleaseSpec, index: int) -> np.ndarray:
-    """A 16-bit RGB frame with a smooth gradient (so 10 bits matter) and a square moving on twos."""
+    """A 16-bit RGB frame with gentle gradients (so 10 bits matter) and a square moving on twos.
+
+    Red rises by only ~31 8-bit levels across the width: 8 bits band it, 10 bits do not.
+    """
     ramp = np.linspace(0, 65535, spec.width, dtype=np.float64)
     rgb = np.empty((spec.height, spec.width, 3), np.float64)
-    rgb[..., 0] = ramp[None, :]
+    rgb[..., 0] = np.linspace(20000, 28000, spec.width)[None, :]
     rgb[..., 1] = np.linspace(8000, 50000, spec.height)[:, None]
     rgb[..., 2] = 65535 - ramp[None, :] * 0.5
     left = 10 + 6 * (index // 2)

@@ -18,7 +18,7 @@ import av
 import numpy as np
 
 from ..errors import InputError
-from .decode import ACCURATE, swscale_colorspace
+from .decode import ACCURATE, merge_planes, swscale_colorspace
 from .probe import ColorDescription
 
 _MAGIC = b"YUV4MPEG2"
@@ -83,11 +83,8 @@ def yuv420_to_rgb(planes: bytes | memoryview, width: int, height: int, bit_depth
     deep = bit_depth > 8
     array = np.frombuffer(planes, dtype="<u2" if deep else np.uint8).reshape(height * 3 // 2, width)
     frame = av.VideoFrame.from_ndarray(array, format="yuv420p10le" if deep else "yuv420p")
-    rgb16 = frame.reformat(format="rgb48le", src_colorspace=_matrix(width, height), src_color_range=1,
-                           interpolation=ACCURATE).to_ndarray()
-    if deep:
-        return rgb16
-    return ((rgb16.astype(np.uint32) + 128) // 257).astype(np.uint8)  # exact rounding (swscale's 8-bit truncates)
+    planar = frame.reformat(format="gbrp16le", src_colorspace=_matrix(width, height), src_color_range=1)
+    return merge_planes(planar, deep)  # through 16 bits even for 8-bit output: swscale's 8-bit RGB paths are biased
 
 
 def rgb_to_yuv420(rgb: np.ndarray, bit_depth: int = 8) -> bytes:
