@@ -36,11 +36,8 @@ at a time).
 from __future__ import annotations
 
 import itertools
-import math
-import sys
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -48,95 +45,8 @@ import cv2
 import numpy as np
 
 from .base import Node, NodeProducer, PairPreparer, SourceFrame
-
-
-@dataclass
-class RegionChangeMeter:
-    """How much each region of the picture changed between two frames, and which changes are drawings.
-
-    Pictures are reduced to at most ``analysis_height`` rows (area averaging also
-    averages away compression noise) and cut into ``block`` x ``block`` regions; a
-    region's change is its mean absolute difference (0-255 scale). Numbers and
-    sequences of numbers are their own regions.
-
-    A change counts as a new drawing when it is above ``ratio`` times the region's
-    largest change in the frames around it, and above ``floor`` -- or only above
-    ``steady_floor`` in a region that changes that much in every frame around. That
-    is what tells a slow pan over a smooth background (small changes, every frame)
-    from compression noise on a held character next to it (small changes between
-    large ones, or next to nothing), which no single threshold separates.
-    """
-
-    analysis_height: int = 144
-    block: int = 8
-    floor: float = 2.0
-    steady_floor: float = 0.7
-    ratio: float = 0.35
-    #: a region whose largest change near a node is smaller does not constrain the node
-    informative: float = 4.0
-    number_tolerance: float = 1e-9
-
-    def thumbnail(self, frame: Any) -> np.ndarray:
-        """A small float32 array standing for ``frame``: (h, w, 3) for pictures, (n,) for numbers."""
-        image = _analysis_image(frame, self.analysis_height)
-        if image is None:
-            return np.atleast_1d(np.asarray(frame, dtype=np.float64)).ravel()
-        height, width = image.shape[:2]
-        if height > self.analysis_height:
-            small_width = max(self.block, round(width * self.analysis_height / height))
-            image = cv2.resize(image, (small_width, self.analysis_height), interpolation=cv2.INTER_AREA)
-        return image.astype(np.float32)
-
-    def difference(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-        """Change per region (flattened) from ``previous`` to ``current``."""
-        if previous.ndim == 1:
-            return np.abs(current - previous)
-        difference = np.abs(current - previous).mean(axis=2)
-        height, width = difference.shape
-        if height < self.block or width < self.block:
-            return np.array([difference.mean()])
-        rows, cols = height // self.block, width // self.block
-        cropped = difference[: rows * self.block, : cols * self.block]
-        return cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3)).ravel()
-
-    def drawings(self, change: np.ndarray, neighbourhood: np.ndarray, numbers: bool) -> np.ndarray:
-        """Which regions got a new drawing, given their changes in the frames around (rows)."""
-        if numbers:
-            return change > np.maximum(self.number_tolerance, self.ratio * neighbourhood.max(axis=0))
-        # Small changes count only in a region that changes in every frame around (a slow pan),
-        # never in one that is mostly still (noise next to a moving or held character).
-        steady = neighbourhood.min(axis=0) > self.steady_floor
-        large_enough = (change > self.floor) | (steady & (change > self.steady_floor))
-        return large_enough & (change > self.ratio * neighbourhood.max(axis=0))
-
-
-def _analysis_image(frame: Any, height: int) -> np.ndarray | None:
-    """The frame as an (H, W, 3) array on the 0-255 scale (tensors already at about ``height`` rows)."""
-    render = getattr(frame, "analysis_image", None)
-    if callable(render):
-        return np.asarray(render(), dtype=np.float32)
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(frame, torch.Tensor) and frame.ndim == 3:
-        image = frame.detach().float()
-        if image.shape[-2] > height:
-            # Average down on the device: a small copy to the CPU, and fast (1080p: ~15 ms on a CPU).
-            size = (height, max(1, round(image.shape[-1] * height / image.shape[-2])))
-            image = torch.nn.functional.adaptive_avg_pool2d(image[None], size)[0]
-        return (image.clamp(0, 1) * 255).permute(1, 2, 0).cpu().numpy()
-    if isinstance(frame, np.ndarray) and frame.ndim == 3:
-        return frame.astype(np.float32)
-    return None
-
-
-@dataclass(frozen=True)
-class Weights:
-    """A node as a mix of source frames: ``{shot frame index: weight}``, weights > 0, sum 1."""
-
-    parts: tuple[tuple[int, float], ...]
-
-    @property
-    def frames(self) -> int:
-        return len(self.parts)
+from .change import RegionChangeMeter
+from .mixer import Weights, compromise_mix, exact_mix
 
 
 class CadenceNodes(NodeProducer[Any]):
@@ -491,16 +401,16 @@ class CadenceNodes(NodeProducer[Any]):
             trial = [*accepted, position]
             # Any layer may ask for an in-between of two near frames; only a substantial one for more.
             if substantial(position):
-                solution = _mix(index, *window(trial), self.max_mix)
+                solution = exact_mix(index, *window(trial), self.max_mix)
             else:
-                solution = _mix(index, *window(trial, reach=2), max(2, best.frames))
+                solution = exact_mix(index, *window(trial, reach=2), max(2, best.frames))
             if solution is not None:
                 accepted, best = trial, solution
         missed = [g for g in wanted if g not in accepted and substantial(g)]
         if missed:
             candidates, restricted = window([*accepted, *missed])
-            best = _compromise(index, candidates, restricted, [importance[g] for g in [*accepted, *missed]],
-                               self.max_mix)
+            best = compromise_mix(index, candidates, restricted, [importance[g] for g in [*accepted, *missed]],
+                                 self.max_mix)
         return best
 
     # -- pictures ---------------------------------------------------------------------------
@@ -533,89 +443,6 @@ class CadenceNodes(NodeProducer[Any]):
                 self._prepared.popitem(last=False)
         return prepared.frames_at([timestep])[0]
 
-
-def _cost(weights: np.ndarray, offsets: np.ndarray) -> float:
-    """What a mix of frames at ``offsets`` from the node costs.
-
-    Expected distance in frames from the node (the interpolator's difficulty), half a
-    frame per extra frame in the mix (one more interpolation generation), and twice the
-    offset of the mix's mean time from the node: a layer that moves on every frame but
-    went unseen (too small, too faint) is on time only when the mean time is the node's.
-    """
-    spread = float(np.dot(weights, np.abs(offsets)))
-    return spread + 0.5 * (len(weights) - 1) + 2.0 * abs(float(np.dot(weights, offsets)))
-
-
-def _mix(index: int, candidates: list[int], groups: Sequence[tuple], max_frames: int,
-         tolerance: float = 1e-6) -> Weights | None:
-    """Cheapest non-negative mix of candidate frames that puts every group on its target.
-
-    Each group is ``(drawing at candidate 0, ..., drawing at candidate n-1, target)``
-    relative to ``index``; the cost is :func:`_cost`.
-    """
-    matrix = np.array([group[:-1] for group in groups], dtype=np.float64)
-    target = np.array([group[-1] for group in groups], dtype=np.float64)
-    offsets = np.array([c - index for c in candidates], dtype=np.float64)
-    best: tuple[float, Weights] | None = None
-    for size in range(1, min(max_frames, len(groups) + 1, len(candidates)) + 1):
-        for subset in itertools.combinations(range(len(candidates)), size):
-            columns = list(subset)
-            system = np.vstack((matrix[:, columns], np.ones((1, size))))
-            wanted = np.concatenate((target, [1.0]))
-            weights, *_ = np.linalg.lstsq(system, wanted, rcond=None)
-            if np.any(weights < -tolerance) or np.abs(system @ weights - wanted).max() > tolerance:
-                continue
-            weights = np.clip(weights, 0.0, None)
-            keep = weights > tolerance
-            if not keep.any():
-                continue
-            weights = weights[keep] / weights[keep].sum()
-            chosen = [columns[i] for i in np.flatnonzero(keep)]
-            cost = _cost(weights, offsets[chosen])
-            if best is None or cost < best[0] - 1e-9:
-                parts = tuple((candidates[c], float(w)) for c, w in zip(chosen, weights, strict=True))
-                best = (cost, Weights(parts))
-        if best is not None and best[0] <= 0.5 * size:
-            # A larger mix costs at least 0.5 more per frame: cannot win.
-            break
-    return None if best is None else best[1]
-
-
-def _compromise(index: int, candidates: list[int], groups: Sequence[tuple], importance: Sequence[float],
-                max_frames: int, tolerance: float = 1e-6) -> Weights:
-    """The non-negative mix closest to every group's target when no mix reaches them all.
-
-    With three or more rhythms at once a mix of pictures cannot always put every layer
-    on its pose (weights would have to be negative); least squares, each group weighted
-    by ``importance``, spreads the error over the layers instead of dropping one.
-    """
-    matrix = np.array([group[:-1] for group in groups], dtype=np.float64)
-    target = np.array([group[-1] for group in groups], dtype=np.float64)
-    scale = np.sqrt(np.asarray(importance, dtype=np.float64))[:, None]
-    offsets = np.array([c - index for c in candidates], dtype=np.float64)
-    best: tuple[float, Weights] = (math.inf, Weights(((index, 1.0),)))
-    for size in range(1, min(max_frames, len(candidates)) + 1):
-        for subset in itertools.combinations(range(len(candidates)), size):
-            columns = list(subset)
-            weighted = scale * matrix[:, columns]
-            # Least squares under sum(w) = 1, through its KKT system.
-            kkt = np.zeros((size + 1, size + 1))
-            kkt[:size, :size] = 2 * weighted.T @ weighted
-            kkt[:size, size] = kkt[size, :size] = 1.0
-            rhs = np.concatenate((2 * weighted.T @ (scale[:, 0] * target), [1.0]))
-            solution, *_ = np.linalg.lstsq(kkt, rhs, rcond=None)
-            weights = solution[:size]
-            if np.any(weights < -tolerance) or abs(weights.sum() - 1) > 1e-6:
-                continue
-            weights = np.clip(weights, 0.0, None)
-            weights /= weights.sum()
-            residual = float(np.sum((scale[:, 0] * (matrix[:, columns] @ weights - target)) ** 2))
-            score = residual + 1e-3 * _cost(weights, offsets[columns])
-            if score < best[0] - 1e-12:
-                keep = weights > tolerance
-                parts = tuple((candidates[columns[i]], float(weights[i])) for i in np.flatnonzero(keep))
-                best = (score, Weights(parts))
-    return best[1]
 
 
 __all__ = ["CadenceNodes", "RegionChangeMeter", "Weights"]

@@ -1,0 +1,100 @@
+"""Where the picture changes, region by region, and which changes are new drawings.
+
+The ``cadence`` schedule's eyes: :class:`RegionChangeMeter` reduces a frame to a small
+analysis image, measures per-region change between consecutive frames and decides
+which changes are drawings (as opposed to compression noise). It accepts ``torch``
+tensors, numpy images, objects with an ``analysis_image()`` method, or plain numbers
+(one region each, for tests).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class RegionChangeMeter:
+    """How much each region of the picture changed between two frames, and which changes are drawings.
+
+    Pictures are reduced to at most ``analysis_height`` rows (area averaging also
+    averages away compression noise) and cut into ``block`` x ``block`` regions; a
+    region's change is its mean absolute difference (0-255 scale). Numbers and
+    sequences of numbers are their own regions.
+
+    A change counts as a new drawing when it is above ``ratio`` times the region's
+    largest change in the frames around it, and above ``floor`` -- or only above
+    ``steady_floor`` in a region that changes that much in every frame around. That
+    is what tells a slow pan over a smooth background (small changes, every frame)
+    from compression noise on a held character next to it (small changes between
+    large ones, or next to nothing), which no single threshold separates.
+    """
+
+    analysis_height: int = 144
+    block: int = 8
+    floor: float = 2.0
+    steady_floor: float = 0.7
+    ratio: float = 0.35
+    #: a region whose largest change near a node is smaller does not constrain the node
+    informative: float = 4.0
+    number_tolerance: float = 1e-9
+
+    def thumbnail(self, frame: Any) -> np.ndarray:
+        """A small float32 array standing for ``frame``: (h, w, 3) for pictures, (n,) for numbers."""
+        image = analysis_image(frame, self.analysis_height)
+        if image is None:
+            return np.atleast_1d(np.asarray(frame, dtype=np.float64)).ravel()
+        height, width = image.shape[:2]
+        if height > self.analysis_height:
+            small_width = max(self.block, round(width * self.analysis_height / height))
+            image = cv2.resize(image, (small_width, self.analysis_height), interpolation=cv2.INTER_AREA)
+        return image.astype(np.float32)
+
+    def difference(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """Change per region (flattened) from ``previous`` to ``current``."""
+        if previous.ndim == 1:
+            return np.abs(current - previous)
+        difference = np.abs(current - previous).mean(axis=2)
+        height, width = difference.shape
+        if height < self.block or width < self.block:
+            return np.array([difference.mean()])
+        rows, cols = height // self.block, width // self.block
+        cropped = difference[: rows * self.block, : cols * self.block]
+        return cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3)).ravel()
+
+    def drawings(self, change: np.ndarray, neighbourhood: np.ndarray, numbers: bool) -> np.ndarray:
+        """Which regions got a new drawing, given their changes in the frames around (rows)."""
+        if numbers:
+            return change > np.maximum(self.number_tolerance, self.ratio * neighbourhood.max(axis=0))
+        # Small changes count only in a region that changes in every frame around (a slow pan),
+        # never in one that is mostly still (noise next to a moving or held character).
+        steady = neighbourhood.min(axis=0) > self.steady_floor
+        large_enough = (change > self.floor) | (steady & (change > self.steady_floor))
+        return large_enough & (change > self.ratio * neighbourhood.max(axis=0))
+
+
+def analysis_image(frame: Any, height: int) -> np.ndarray | None:
+    """The frame as an (H, W, 3) array on the 0-255 scale (tensors already at about ``height`` rows)."""
+    render = getattr(frame, "analysis_image", None)
+    if callable(render):
+        return np.asarray(render(), dtype=np.float32)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(frame, torch.Tensor) and frame.ndim == 3:
+        image = frame.detach().float()
+        if image.shape[-2] > height:
+            # Average down on the device: a small copy to the CPU, and fast (1080p: ~15 ms on a CPU).
+            size = (height, max(1, round(image.shape[-1] * height / image.shape[-2])))
+            image = torch.nn.functional.adaptive_avg_pool2d(image[None], size)[0]
+        return (image.clamp(0, 1) * 255).permute(1, 2, 0).cpu().numpy()
+    if isinstance(frame, np.ndarray) and frame.ndim == 3:
+        return frame.astype(np.float32)
+    return None
+
+
+
+
+__all__ = ["RegionChangeMeter", "analysis_image"]
