@@ -222,6 +222,25 @@ def test_chunked_equals_single_process_on_vfr_input_with_keyframes(
     assert hashes == reference
 
 
+def test_cadence_restarts_mid_shot_exactly_and_through_a_long_hold(
+        make_clip: Callable[..., Path], flow_workers: list[object]) -> None:
+    from stsr.engine.chunks import plan_chunks, scan_source
+
+    clip = make_clip("long_shot.mp4", frames=96, holds=(2, 3))
+    reference = single_process(clip, "cadence")
+    scan = scan_source(clip, None, True)
+    assert not scan.cuts
+    plan = plan_chunks(scan, RATE_OUT, "cadence", 101, prefer_cuts=False)
+    assert not all(chunk.at_shot_start for chunk in plan.chunks)  # really restarts inside the shot
+    for size in (101, 37):
+        hashes, _ = chunked(clip, "cadence", size, flow_workers)
+        assert hashes == reference, f"chunk size {size}"
+    still = make_clip("still.mp4", frames=48, holds=(40,))  # 40 frames without a new drawing
+    reference = single_process(still, "cadence")
+    hashes, _ = chunked(still, "cadence", 31, flow_workers)
+    assert hashes == reference
+
+
 def test_a_worker_that_dies_is_retried_and_the_output_is_unchanged(
         make_clip: Callable[..., Path], flow_workers: list[object], tmp_path: Path) -> None:
     clip = make_clip("crash.mp4", frames=24)

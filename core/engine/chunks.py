@@ -8,11 +8,12 @@ single run would have there:
 
 * Every schedule starts afresh at a scene cut, so a chunk whose source frames start
   at the first frame of its shot reproduces a single run exactly. The planner
-  therefore prefers chunk boundaries at cuts, and a chunk starts at its shot's start
-  whenever the schedule does not declare how much look-back it needs.
-* A schedule that declares ``context_frames`` (its look-back in source frames) may
-  start that many frames before the first frame its outputs need; ``pairs`` also
-  keeps its pair parity, pairs being counted from the shot start.
+  therefore prefers chunk boundaries at cuts.
+* Inside a shot a chunk starts its look-back before the first frame its outputs need:
+  the schedule's own ``context_frames`` when it declares one, else none for ``naive``
+  and ``pairs`` (``pairs`` keeps its pair parity, pairs being counted from the shot
+  start) and, for ``cadence``, its forgetting window (see :func:`_forgetting_window`).
+  A schedule with neither restarts at its shot's start.
 
 The cut detector is stateful, so :func:`scan_source` runs it once over the whole
 input (with the same detector a single run uses) and the plan hands each worker the
@@ -40,9 +41,9 @@ from ..io.video import DecodedFrame, decode, probe
 from ..schedules import SCHEDULES, output_frame_count
 from .frames import tag_cuts
 
-#: look-back (source frames before the first needed one) of the schedules proven to restart exactly
-#: mid-shot, until each NodeProducer declares ``context_frames`` itself; None: restart at the shot start
-FALLBACK_CONTEXT_BEFORE: dict[str, int | None] = {"naive": 0, "pairs": 0, "cadence": None}
+#: look-back (source frames before the first needed one) for restarting mid-shot, for the schedules that do
+#: not declare ``context_frames`` themselves; None: derive it from the schedule's window (:func:`schedule_context`)
+FALLBACK_CONTEXT_BEFORE: dict[str, int | None] = {"naive": 0, "pairs": 0}
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,16 @@ class SourceScan:
         last = self.entries[-1]
         return last.time + last.duration
 
-    def shot_start(self, index: int) -> int:
+    @property
+    def cuts(self) -> list[int]:
+        """Frames with a cut before them, in order."""
+        return [entry.index for entry in self.entries if entry.cut_before]
+
+    def shot_start(self, index: int, cuts: Sequence[int] | None = None) -> int:
         """The first frame of the shot that frame ``index`` belongs to."""
-        for position in range(index, 0, -1):
-            if self.entries[position].cut_before:
-                return position
-        return 0
+        cuts = self.cuts if cuts is None else cuts
+        position = bisect.bisect_right(cuts, index)
+        return cuts[position - 1] if position else 0
 
     def keyframe_at_or_before(self, index: int) -> int:
         for position in range(index, -1, -1):
@@ -141,12 +146,15 @@ class Chunk:
     render_from: int
     #: first source frame fed to the resampler (includes the look-back context)
     source_start: int
-    #: one past the last source frame the schedule may read (includes its lookahead)
+    #: one past the last source frame the schedule needs by its lookahead (a still stretch may need more)
     source_stop: int
     #: the keyframe at or before ``source_start`` that decoding starts from
     keyframe: int
     #: True when ``source_start`` is the first frame of a shot (a fresh schedule state)
     at_shot_start: bool
+    #: one past the last frame a worker may read: ``source_stop``, or up to the next cut if later (a schedule
+    #: holding a still stretch emits its outputs only at the next node, and at the latest where the shot ends)
+    read_limit: int = 0
 
     @property
     def count(self) -> int:
@@ -188,7 +196,7 @@ class ChunkPlan:
 
     def entries_for(self, chunk: Chunk) -> tuple[SourceEntry, ...]:
         """The source entries a worker decodes for ``chunk``: from its keyframe to its last needed frame."""
-        return self.scan.entries[chunk.keyframe: chunk.source_stop]
+        return self.scan.entries[chunk.keyframe: max(chunk.source_stop, chunk.read_limit)]
 
 
 def schedule_context(schedule: str) -> tuple[int | None, int]:
@@ -208,11 +216,30 @@ def schedule_context(schedule: str) -> tuple[int | None, int]:
         before = declared
     elif isinstance(declared, tuple) and len(declared) == 2:
         before, after_declared = int(declared[0]), int(declared[1])
+    elif schedule in FALLBACK_CONTEXT_BEFORE:
+        before = FALLBACK_CONTEXT_BEFORE[schedule]
     else:
-        before = FALLBACK_CONTEXT_BEFORE.get(schedule)
+        before = _forgetting_window(producer)
     derived = sum(int(getattr(producer, name, 0)) for name in ("lookahead", "context_after", "max_hold", "restart"))
     after = max(after_declared, derived, 2) + 1
     return before, after
+
+
+def _forgetting_window(producer: object) -> int | None:
+    """Look-back after which a streaming schedule's state no longer depends on where it started.
+
+    A producer with a lookahead and a hold limit (``cadence``) keeps change records for
+    ``2 * max_hold + lookahead`` frames and judges a frame by ``context_before`` earlier
+    ones; its shot-start rules (the first frame is a node, drawings older than the memory)
+    act only inside that window. One more hold and lookahead past it, a restarted run has
+    caught up with an uninterrupted one. None when the producer has no such window.
+    """
+    names = ("max_hold", "lookahead", "context_before", "context_after", "restart")
+    values = {name: getattr(producer, name, None) for name in names}
+    if not all(isinstance(value, int) for value in values.values()):
+        return None
+    return (3 * values["max_hold"] + 2 * values["lookahead"] + values["context_before"]  # type: ignore[operator]
+            + values["context_after"] + values["restart"])
 
 
 def cut_output_indices(scan: SourceScan, rate: Fraction) -> list[int]:
@@ -255,13 +282,14 @@ def plan_chunks(scan: SourceScan, rate: Fraction, schedule: str, chunk_frames: i
     rate = Fraction(rate)
     total = output_frame_count(scan.origin, scan.end, rate)
     times = [entry.time for entry in scan.entries]
+    cuts = scan.cuts
     before, after = schedule_context(schedule)
     starts = _boundaries(total, chunk_frames, cut_output_indices(scan, rate) if prefer_cuts else [])
     chunks: list[Chunk] = []
     for number, (first, stop) in enumerate(zip(starts, [*starts[1:], total], strict=True)):
         needed_first = _source_at(times, scan.origin + Fraction(first) / rate)
         needed_last = _source_at(times, scan.origin + Fraction(stop - 1) / rate)
-        shot = scan.shot_start(needed_first)
+        shot = scan.shot_start(needed_first, cuts)
         if before is None:
             source_start = shot
         else:
@@ -282,8 +310,10 @@ def plan_chunks(scan: SourceScan, rate: Fraction, schedule: str, chunk_frames: i
         render_from = min(first, max(0, math.ceil((times[warm_frame] - scan.origin) * rate)))
         source_stop = min(len(times), needed_last + 1 + after)
         keyframe = scan.keyframe_at_or_before(source_start)
+        following = bisect.bisect_right(cuts, needed_last)
+        next_cut = cuts[following] if following < len(cuts) else len(times) - 1
         chunks.append(Chunk(number, first, stop, render_from, source_start, source_stop, keyframe,
-                            source_start == shot))
+                            source_start == shot, max(source_stop, next_cut + 1)))
     return ChunkPlan(scan, rate, schedule, tuple(chunks))
 
 

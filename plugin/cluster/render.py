@@ -242,9 +242,10 @@ def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
 def _bounded(frames: Iterable[tuple[DecodedFrame, bool]], job: ChunkJob) -> Iterator[tuple[DecodedFrame, bool]]:
     """The planned frames; asking for one past them (short of the file's end) means the plan's context is short."""
     yield from frames
-    if job.chunk.source_stop < job.source_frames:
-        raise ChunkError(f"chunk {job.chunk.number}: the schedule read past frame {job.chunk.source_stop - 1}, "
-                         "the end of the planned lookahead")
+    last = job.entries[-1].index
+    if last + 1 < job.source_frames:
+        raise ChunkError(f"chunk {job.chunk.number}: the schedule read past frame {last}, the end of the planned "
+                         "frames")
 
 
 def _crash_once(folder: Path, number: int) -> None:
