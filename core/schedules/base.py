@@ -25,6 +25,14 @@ drawn for time ``2k`` whichever the drawing phase (held pair: the drawing made a
 midpoint is presented at the time of the first frame of its pair, which puts twos
 exactly in sync with the audio. (The published schedule shows it a pair later and
 repeats it: 1.4 source frames of lag and a hitch.)
+
+Two constraints every schedule must meet, whatever its smoothness: **no drawing is
+lost** (every new drawing of every region appears in the output at its own time, or
+within one output frame of it, as that drawing: not an older one held, a later one,
+or a mix of two), and **no region is frozen while its source moves**. Losing a drawing
+is worse than a stutter: the animator drew it. ``tests/test_constraints.py`` checks
+both with the benchmark's oracle on the hard scenes; the stutter benchmark measures
+them on every scene (drawing-time fidelity, frozen share of motion).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 F = TypeVar("F")
 
@@ -78,8 +86,28 @@ class OutputFrame(Generic[F]):
     kind: str = "interpolated"
 
 
+class Context(NamedTuple):
+    """Source frames a run needs around a position to match an uninterrupted run there."""
+
+    #: start this many source frames before the position's own frame (the last one at or before it)
+    before: int
+    #: and read this many past it before ending the run (an early end changes the last nodes)
+    after: int
+
+
 class NodeProducer(ABC, Generic[F]):
-    """Stage 1: source frames of one shot in, timed nodes out (streaming)."""
+    """Stage 1: source frames of one shot in, timed nodes out (streaming).
+
+    ``context_frames``: a producer started ``context_frames.before`` source frames before
+    the frame ``P`` an output time falls on (the shot's own start when that is later)
+    emits, from the last node at or before ``P`` on, exactly the nodes of a run that
+    started at the shot start, once it has read ``context_frames.after`` frames past
+    ``P``; so the outputs from ``P`` on are identical. That is what a seek in the player
+    and a chunk of a distributed conversion need to start mid-shot.
+    """
+
+    #: the look-back and look-ahead around a restart; see the class docstring
+    context_frames: ClassVar[Context] = Context(0, 1)
 
     def __init__(self, interpolator: PairPreparer[F]) -> None:
         self.interpolator = interpolator
