@@ -44,9 +44,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .base import Node, NodeProducer, PairPreparer, SourceFrame
+from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
 from .mixer import Weights, compromise_mix, exact_mix
+
+
+class _CadenceContext:
+    """``CadenceNodes.context_frames``, computed from the (class or instance) settings it depends on."""
+
+    def __get__(self, instance: object, owner: type) -> Context:
+        settings = owner if instance is None else instance
+        hold, lookahead = settings.max_hold, settings.lookahead  # type: ignore[attr-defined]
+        before = 3 * hold + lookahead + settings.context_before + 2  # type: ignore[attr-defined]
+        return Context(before, hold + 1 + lookahead + settings.context_after)  # type: ignore[attr-defined]
 
 
 class CadenceNodes(NodeProducer[Any]):
@@ -54,7 +64,30 @@ class CadenceNodes(NodeProducer[Any]):
 
     ``lookahead``: frames read ahead of a node (the longest hold treated as motion,
     ``max_hold``, must fit). Longer holds are a still layer that starts moving again:
-    it keeps its pose until ``restart`` frames before its next drawing.
+    it keeps its pose until ``restart`` frames before its next drawing. A stretch of
+    more than ``max_hold`` frames without a drawing anywhere is a still picture: each
+    of its frames is a node of its own (as ``naive``), so nodes are never more than
+    ``max_hold + 1`` frames apart.
+
+    ``context_frames`` (see :class:`~stsr.schedules.base.NodeProducer`), derived from
+    what the producer remembers:
+
+    * ``before = 3 * max_hold + lookahead + context_before + 2`` (30). A decision at
+      shot frame ``i`` reads drawings back to the change records it keeps,
+      ``2 * max_hold + lookahead + 1`` frames (older ones count as "a long hold", the
+      same in every run); those records are judged among ``context_before`` earlier
+      changes, and the shot start has none. So a decision ``2 * max_hold + lookahead +
+      context_before + 2`` frames after a restart equals the uninterrupted one; the
+      node an output interpolates from is at most ``max_hold`` frames before the
+      output's frame.
+    * ``after = max_hold + 1 + lookahead + context_after`` (15): the next node is at
+      most ``max_hold + 1`` frames on, and it is decided ``lookahead + context_after``
+      frames after its own.
+
+    The one memory not bounded by a window: a layer seen only because it continues
+    one of the previous ``max_hold`` frames' nodes (``_continuing``, a mostly hidden
+    character) carries its track from node to node; a restart re-finds it from the
+    next node where it is large enough on its own.
     """
 
     lookahead = 6
@@ -67,6 +100,7 @@ class CadenceNodes(NodeProducer[Any]):
     sizeable_share = 0.01
     #: regions of a group count only in patches of at least this many neighbours
     min_patch = 3
+    context_frames = _CadenceContext()
 
     def __init__(self, interpolator: PairPreparer[Any], meter: RegionChangeMeter | None = None) -> None:
         super().__init__(interpolator)
@@ -91,6 +125,8 @@ class CadenceNodes(NodeProducer[Any]):
         self._previous_thumbnail: np.ndarray | None = None
         self._count = 0
         self._next_decision = 0
+        #: the latest frame that is a keypoint by its drawings (not a still-picture node)
+        self._last_drawn_keypoint = 0
         self._min_support = 1
         self._prepared.clear()
         self._shot += 1
@@ -130,6 +166,13 @@ class CadenceNodes(NodeProducer[Any]):
             index = self._next_decision
             self._next_decision += 1
             if self._is_keypoint(index):
+                self._last_drawn_keypoint = index
+                still = False
+            else:
+                # A still picture: a node per frame keeps nodes close, so what a node depends on
+                # stays within a bounded window (see ``context_frames``).
+                still = index - self._last_drawn_keypoint > self.max_hold
+            if index == self._last_drawn_keypoint or still:
                 weights = self.weights_for(index)
                 nodes.append(Node(self._frames[index].time, self._render(weights)))
             self._forget_before(index + 1 - self.max_hold, index - 2 * self.max_hold - self.lookahead)
@@ -261,8 +304,8 @@ class CadenceNodes(NodeProducer[Any]):
         count on their own; that it keeps the rhythm of a layer seen just before is the evidence.
         """
         # The same drawings again, or the next drawing at the same spacing.
-        expected = set(self._recent_layers) | {(following, 2 * following - previous)
-                                               for previous, following in self._recent_layers}
+        recent = [layer for layer, seen in self._recent_layers.items() if seen >= index - self.max_hold]
+        expected = set(recent) | {(following, 2 * following - previous) for previous, following in recent}
         return {key for key in groups if key[1] > 0 and (index + key[0], index + key[1]) in expected}
 
     def _remember_layers(self, index: int, major: list[tuple[tuple[int, int], list[int], bool]]) -> None:
@@ -417,8 +460,10 @@ class CadenceNodes(NodeProducer[Any]):
 
     def _render(self, weights: Weights) -> Any:
         """Turn weights into a picture with a chain of pairwise interpolations (nearest first)."""
+        # Times relative to the first frame: the same rounding wherever the shot started.
+        origin = min(k for k, _ in weights.parts)
         items: list[tuple[float, float, Any, int | None]] = [
-            (float(k), w, self._frames[k].image, k) for k, w in sorted(weights.parts)
+            (float(k - origin), w, self._frames[k].image, k) for k, w in sorted(weights.parts)
         ]
         while len(items) > 1:
             # Merge the two neighbours closest in time: the smallest motion for the interpolator.

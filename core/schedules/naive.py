@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from .base import F, Node, NodeProducer, SourceFrame
+from .base import Context, F, Node, NodeProducer, SourceFrame
 
 
 class NaiveNodes(NodeProducer[F]):
-    """Every source frame is a node: plain interpolation, the stutter users have today."""
+    """Every source frame is a node: plain interpolation, the stutter users have today.
+
+    No state: a run may start on the output's own frame and needs only the next one.
+    """
+
+    context_frames = Context(0, 1)
 
     def push(self, frame: SourceFrame[F]) -> list[Node[F]]:
         return [Node(frame.time, frame.image)]

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .base import F, Node, NodeProducer, PairPreparer, SourceFrame
+from .base import Context, F, Node, NodeProducer, PairPreparer, SourceFrame
 
 
 class PairMidpointNodes(NodeProducer[F]):
-    """One midpoint per pair of source frames, presented at the pair's first frame time."""
+    """One midpoint per pair of source frames, presented at the pair's first frame time.
+
+    No look-back, but a run must start on a pair boundary (an even frame counted from
+    the shot start): that is the player's ``pairs`` flag, not a number of frames. Ahead:
+    an output just after a pair's first frame needs the next pair, up to 3 frames on.
+    """
+
+    context_frames = Context(0, 3)
 
     def __init__(self, interpolator: PairPreparer[F]) -> None:
         super().__init__(interpolator)
