@@ -33,6 +33,7 @@ from stsr.engine.pipeline import BackgroundIterator
 from stsr.interpolators.base import Interpolator
 from stsr.io.color import tensor_to_i420
 from stsr.io.video import DecodedFrame, decode
+from stsr.schedules import SCHEDULES
 
 log = logging.getLogger(__name__)
 
@@ -444,8 +445,8 @@ class FrameProducer:
         schedule = self.schedule if level.smooth else "naive"
         started = self._clock()
         first = timed
-        # Multi-frame schedules (cadence) look at frames around a node: give a restart some frames before.
-        context = 0 if schedule in ("pairs", "naive") else 8
+        # The schedule's own look-back makes a restart land on exactly the frames of an uninterrupted run.
+        context = SCHEDULES[schedule].context_frames.before
         source = self.sources.frames_from(self.timeline.time_of(index), pairs=schedule == "pairs", context=context)
         outputs = resample_frames(source, interpolator, self.timeline.rate, schedule, first_index=index,
                                   start=self.timeline.origin)
