@@ -17,7 +17,7 @@ from .engine.convert import ConvertOptions, ConvertResult, Progress
 from .engine.convert import convert as _convert_file
 from .engine.frames import make_interpolator
 from .errors import InputError
-from .eval.analysis import MotionProfile, video_motion
+from .eval.analysis import Judder, MotionProfile, drawing_fidelity, judder, video_motion
 from .interpolators import Interpolator
 from .scenecut import create_detector
 from .schedules import DEFAULT_SCHEDULE, SCHEDULES, Resampler, SourceFrame
@@ -227,11 +227,22 @@ class Analysis:
 
     video: MotionProfile
     against: MotionProfile | None = None
+    #: per-block evenness (judder index, stopped and frozen shares) of each video
+    video_judder: Judder | None = None
+    against_judder: Judder | None = None
+    #: PSNR (dB) of the conversion at the video's new drawings, changed pixels only (NaN: not measured)
+    drawing_fidelity: float = float("nan")
 
     def summary(self) -> str:
         lines = [self.video.summary()]
+        if self.video_judder is not None:
+            lines.append(f"  {self.video_judder.summary()}")
         if self.against is not None:
             lines.append(self.against.summary())
+            if self.against_judder is not None:
+                lines.append(f"  {self.against_judder.summary()}")
+            if np.isfinite(self.drawing_fidelity):
+                lines.append(f"drawing-time fidelity {self.drawing_fidelity:.1f} dB")
         return "\n".join(lines)
 
 
@@ -256,4 +267,8 @@ def analyze(path: str | os.PathLike[str], against: str | os.PathLike[str] | None
         if profile.motion.size == 0:
             raise InputError(f"{video}: fewer than 2 frames; nothing to measure")
         profiles.append(profile)
-    return Analysis(*profiles)
+    judders = [judder(video, analysis_height=min(analysis_height, 144))
+               for video in ([path] if against is None else [path, against])]
+    fidelity = float("nan") if against is None else drawing_fidelity(path, against)
+    return Analysis(profiles[0], profiles[1] if against is not None else None, judders[0],
+                    judders[1] if against is not None else None, fidelity)

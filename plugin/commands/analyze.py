@@ -9,7 +9,7 @@ from pathlib import Path
 
 from stsr.engine import silence_library_logs
 from stsr.errors import InputError
-from stsr.eval.analysis import MotionProfile, plot_motion, video_motion
+from stsr.eval.analysis import MotionProfile, drawing_fidelity, judder, plot_motion, video_motion
 
 
 def _seconds(text: str) -> Fraction:
@@ -33,6 +33,13 @@ def run(args: argparse.Namespace) -> int:
         if profile.motion.size == 0:
             raise InputError(f"{profile.path}: fewer than 2 frames in the analysed part; nothing to measure")
         print(profile.summary())
+        measured = judder(profile.path, analysis_height=min(args.analysis_height, 144), start=args.start,
+                          duration=args.duration)
+        print(f"  {measured.summary()}")
+    if len(profiles) == 2:
+        fidelity = drawing_fidelity(videos[0], videos[1], start=args.start, duration=args.duration)
+        print(f"drawing-time fidelity of {videos[1].name} at {videos[0].name}'s new drawings: {fidelity:.1f} dB "
+              "(changed pixels only)")
     if len(profiles) == 2 and profiles[0].moving and profiles[1].moving:
         before, after = profiles
         print(f"held frames {before.held_fraction:.0%} -> {after.held_fraction:.0%}, "
@@ -49,8 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "analyze", help="measure stutter: per-frame motion of a video (and of its conversion)",
         description="Measure how evenly a video moves: per-frame motion (mean optical flow), the share of "
-                    "held frames and the stutter index std/mean of the motion (0 = even). With --against, "
-                    "the same for a converted output, side by side in one plot.")
+                    "held frames and the stutter index std/mean of the motion (0 = even); per 16-pixel block, "
+                    "the judder index (std/mean of each moving block's flow over 5-frame windows, "
+                    "motion-weighted, cuts left out), the share of moving blocks' steps that stop dead and the "
+                    "frozen share of motion. With --against, the same for a converted output, side by side in "
+                    "one plot, and its drawing-time fidelity: PSNR at the source's new drawings, changed "
+                    "pixels only.")
     parser.add_argument("video", help="the video to analyse (e.g. the source)")
     parser.add_argument("--against", metavar="OUTPUT", default=None,
                         help="a converted version to compare with (e.g. stsr convert's output)")
