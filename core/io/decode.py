@@ -55,15 +55,33 @@ def to_rgb(frame: av.VideoFrame, width: int, height: int, matrix: int, color_ran
     return merge_planes(planar, deep)
 
 
+#: swscale's white in 16-bit RGB: 255 * 256, not 65535 (measured: Y 235 -> 65280, RGB 65280 -> Y 235)
+SWSCALE_WHITE16 = 65280
+
+
 def merge_planes(planar: av.VideoFrame, deep: bool) -> np.ndarray:
-    """A ``gbrp16le`` frame -> interleaved RGB (H, W, 3): uint16, or uint8 rounded to nearest."""
+    """A swscale ``gbrp16le`` frame -> interleaved RGB (H, W, 3): uint16 on the full 65535 scale, or uint8.
+
+    swscale's 16-bit white is 65280, so the samples are rescaled (x * 257 / 256,
+    saturating; for 8 bits x / 256 rounded), else every colour comes out 0.4% dark.
+    """
     width, height = planar.width, planar.height
     channels = []
     for index in (2, 0, 1):  # gbrp planes are G, B, R
         plane = planar.planes[index]
         samples = np.frombuffer(plane, np.uint16).reshape(height, plane.line_size // 2)[:, :width]
-        channels.append(samples if deep else cv2.convertScaleAbs(samples, alpha=1 / 257))
+        if deep:
+            channels.append(cv2.add(np.ascontiguousarray(samples), np.ascontiguousarray(samples >> 8)))
+        else:
+            channels.append(cv2.convertScaleAbs(samples, alpha=1 / 256))
     return cv2.merge(channels)
+
+
+def to_swscale16(rgb: np.ndarray) -> np.ndarray:
+    """uint8 or full-scale uint16 RGB -> uint16 on swscale's 16-bit scale (white 65280), for its RGB -> YUV."""
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.uint16) << 8
+    return rgb - (rgb >> 8)
 
 
 def to_8bit(rgb16: np.ndarray) -> np.ndarray:

@@ -21,8 +21,8 @@ import av.error
 import numpy as np
 
 from ..errors import InputError
-from .color import FULL_RANGE_FORMATS, limited10_to_full
-from .decode import ACCURATE, swscale_colorspace
+from .color import FULL_RANGE_FORMATS, MATRIX_NAMES, YUV420_FORMATS, limited10_to_full, rgb_to_yuv420
+from .decode import ACCURATE, swscale_colorspace, to_swscale16
 from .mux import StreamCopier
 from .output import container_for, write_failure
 from .probe import ColorDescription, HdrMetadata, pixel_bit_depth
@@ -312,13 +312,26 @@ class VideoWriter:
         except OSError as error:
             raise write_failure(self.target, error) from None
 
-    def write(self, rgb: np.ndarray, time: Fraction) -> None:
-        if self._origin is None:
-            self._origin = Fraction(time)
-            self._origin_ticks = round(self._origin / self._fine_base)
-        if rgb.dtype != np.uint16:  # swscale's 8-bit RGB -> YUV truncates: go through 16 bits, rounded exactly
-            rgb = rgb.astype(np.uint16) * np.uint16(257)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
+    def _to_frame(self, rgb: np.ndarray) -> av.VideoFrame:
+        """RGB (uint8, uint16 or float32 in [0, 1]) -> a frame in the encoder's pixel format."""
+        height, width = rgb.shape[:2]
+        bits = YUV420_FORMATS.get(self.settings.pix_fmt)
+        matrix = MATRIX_NAMES.get(self._matrix)
+        if bits is not None and matrix is not None and not (width % 2 or height % 2):
+            # 4:2:0 straight from floats: rounded once, no swscale bias, 4x cheaper than its exact path
+            if rgb.dtype != np.float32:
+                rgb = rgb.astype(np.float32) * np.float32(1 / (65535 if rgb.dtype == np.uint16 else 255))
+            planes = rgb_to_yuv420(rgb, matrix, bits, self._range == 2)
+            frame = av.VideoFrame.from_ndarray(planes, format=self.settings.pix_fmt)
+            frame.color_range = self._range
+            return frame
+        if rgb.dtype == np.float32:
+            rgb = np.rint(np.clip(rgb, 0, 1) * 65535).astype(np.uint16)
+        return self._swscale(rgb)
+
+    def _swscale(self, rgb: np.ndarray) -> av.VideoFrame:
+        # swscale's 8-bit RGB -> YUV truncates: through its 16 bits (white 65280), rounded exactly
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(to_swscale16(rgb)), format="rgb48le")
         bits = FULL_RANGE_FORMATS.get(self.settings.pix_fmt)
         if self._range == 2 and bits is not None and not (frame.width % 2 or frame.height % 2):
             # full range: swscale's exact limited 10-bit path, then the remap (its full-range path is off)
@@ -330,6 +343,14 @@ class VideoWriter:
         else:
             frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=self._matrix,
                                    dst_color_range=self._range, interpolation=ACCURATE)
+        return frame
+
+    def write(self, rgb: np.ndarray, time: Fraction) -> None:
+        """Encode one frame at ``time`` seconds: (H, W, 3) uint8, uint16 (full scale) or float32 in [0, 1]."""
+        if self._origin is None:
+            self._origin = Fraction(time)
+            self._origin_ticks = round(self._origin / self._fine_base)
+        frame = self._to_frame(rgb)
         pts = round((time - self._origin) * self.rate)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1

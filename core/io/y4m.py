@@ -18,7 +18,7 @@ import av
 import numpy as np
 
 from ..errors import InputError
-from .decode import ACCURATE, merge_planes, swscale_colorspace
+from .decode import ACCURATE, merge_planes, swscale_colorspace, to_swscale16
 from .probe import ColorDescription
 
 _MAGIC = b"YUV4MPEG2"
@@ -90,9 +90,7 @@ def yuv420_to_rgb(planes: bytes | memoryview, width: int, height: int, bit_depth
 def rgb_to_yuv420(rgb: np.ndarray, bit_depth: int = 8) -> bytes:
     """RGB (H, W, 3), uint8 or uint16, to one 4:2:0 frame's planes (Y, then U, then V) at ``bit_depth``."""
     height, width = rgb.shape[:2]
-    if rgb.dtype != np.uint16:
-        rgb = rgb.astype(np.uint16) * np.uint16(257)
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le")
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(to_swscale16(rgb)), format="rgb48le")
     deep = bit_depth > 8
     frame = frame.reformat(format="yuv420p10le" if deep else "yuv420p", dst_colorspace=_matrix(width, height),
                            dst_color_range=1, interpolation=ACCURATE)
