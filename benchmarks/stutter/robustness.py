@@ -1,6 +1,7 @@
 """Random scenes: how each schedule does when it sees H.264 pictures, not tidy benchmark scenes.
 
     .venv/bin/python -m benchmarks.stutter.robustness [--scenes 40] [--seed 1] [--schedules pairs,cadence]
+    .venv/bin/python -m benchmarks.stutter.robustness --hard 0.5   # half the draws from the hard scenes
 
 Each scene draws 1-3 characters with random size, speed, direction, rhythm (ones,
 twos, threes, fours, 2-3) and phase, over a background that is still or pans on
@@ -9,7 +10,9 @@ detection sees compression noise. The interpolator is a perfect one that records
 recipes (which source frames, with which weights) instead of pictures, so each
 output frame's layer poses follow exactly from the ground truth. Reported per
 scene and schedule: the worst stutter index and |lag| over the layers that move
-visibly (at least a pixel per frame), and the SI of each.
+visibly (at least a pixel per frame), and the SI of each. With ``--hard P`` a draw
+is, with probability P, one of the benchmark's hard scenes (mouth on threes, redrawn
+tear, back-and-forth, shake and zoom, glow, grain, ...) at a random size.
 """
 
 from __future__ import annotations
@@ -25,14 +28,20 @@ import numpy as np
 
 from stsr.eval.analysis import stutter_index
 from stsr.eval.synthetic import Background, Character, Scene
-from stsr.io.video import decode, write_video
+from stsr.io.video import decode
 from stsr.schedules import SourceFrame
 
 from .methods import stsr_outputs
-from .scenes import SOURCE_RATE
+from .run import write_source
+from .scenes import HARD_SCENES, SOURCE_RATE, make_scene
 
 RHYTHMS: list[tuple[int, ...]] = [(1,), (2,), (2,), (3,), (2, 3), (4,)]
 COLOURS = [(245, 40, 190), (250, 200, 30), (40, 250, 120)]
+
+
+def random_hard_scene(rng: np.random.Generator, frames: int = 72) -> Scene:
+    width, height = [(256, 144), (320, 180), (384, 216)][int(rng.integers(3))]
+    return make_scene(HARD_SCENES[int(rng.integers(len(HARD_SCENES)))], width, height, frames)
 
 
 def random_scene(rng: np.random.Generator, frames: int = 72) -> Scene:
@@ -111,8 +120,12 @@ def evaluate(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[f
     """Worst SI and |lag| over visibly moving layers, and the SI of each."""
     times, poses = output_poses(scene, pictures, schedule)
     steady = (times >= 8) & (times <= scene.frames - 10)
-    speeds = [float(np.hypot(*c.velocity)) for c in scene.characters] + [abs(scene.background.velocity[0])]
     scale = scene.height / 144
+    # Layers whose look changes (mouth, glow, text...) count as visibly moving; a shaking camera too.
+    speeds = [float(np.hypot(*c.velocity)) if hasattr(c, "velocity") else VISIBLE_SPEED * scale
+              for c in scene.characters]
+    camera = scene.background
+    speeds.append(VISIBLE_SPEED * scale if camera.shake or camera.zoom else abs(camera.velocity[0]))
     moving = [layer for layer, speed in enumerate(speeds) if speed >= VISIBLE_SPEED * scale]
     layer_si, worst_lag = [], 0.0
     for layer in moving:
@@ -127,19 +140,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--schedules", default="pairs,cadence", help="comma-separated schedules to compare")
     parser.add_argument("--clean", action="store_true", help="detect on the rendered pictures, not H.264")
+    parser.add_argument("--hard", type=float, default=0.0, metavar="P",
+                        help="probability that a draw is one of the hard scenes (default 0: the original draw)")
     args = parser.parse_args(argv)
     schedules = [name.strip() for name in args.schedules.split(",") if name.strip()]
     rng = np.random.default_rng(args.seed)
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in schedules}
     with tempfile.TemporaryDirectory() as folder:
         for number in range(args.scenes):
-            scene = random_scene(rng)
+            hard = args.hard > 0 and np.random.default_rng((args.seed, number)).random() < args.hard
+            scene = random_hard_scene(rng) if hard else random_scene(rng)
             pictures = list(scene.source_frames())
             if not args.clean:
                 path = Path(folder) / "clip.mp4"
-                write_video(path, pictures, scene.rate)
+                write_source(path, scene)
                 pictures = [frame.rgb for frame in decode(path)]
-            layers = ", ".join(f"{'-'.join(map(str, c.holds))}@{np.hypot(*c.velocity):.1f}px"
+            layers = ", ".join(f"{'-'.join(map(str, c.holds))}@{np.hypot(*getattr(c, 'velocity', (0, 0))):.1f}px"
+                               + ("" if hasattr(c, "velocity") else f" {type(c).__name__}")
                                for c in scene.characters)
             pan = f" over pan {scene.background.velocity[0]:+.1f}px/{scene.background.holds[0]}" \
                 if scene.background.velocity[0] else ""
