@@ -12,8 +12,8 @@ and to occlusion. Oracle frames carry their poses: no tracking.
 * held fraction: steps under a quarter of the median;
 * lag: presentation time minus pose time, in source frames (positive = late);
 * PSNR against the ground truth rendered at each output frame's presentation time;
-* drawing-time fidelity: at the output frame nearest each new drawing (within half an
-  output frame), PSNR against that drawing in the pixels it changed (the first of the
+* drawing-time fidelity: at the first output frame at or after each new drawing's time
+  (within one output frame), PSNR against that drawing in the pixels it changed (the first of the
   two constraints in :mod:`stsr.schedules.base`: no drawing is lost);
 * frozen share: share of a moving layer's output steps that stand still (under a
   quarter of the true step) while the truth moves (the second: nothing freezes while
@@ -96,18 +96,20 @@ def changed_pixels(scene: Scene, index: int) -> np.ndarray:
 
 
 def drawing_fidelity(scene: Scene, times: np.ndarray, picture_at: Any, roundtrip: bool) -> float:
-    """Mean PSNR at the output frames nearest each new drawing, against the drawing, changed pixels only.
+    """Mean PSNR at the first output frame from each new drawing's time on, against the drawing, changed pixels.
 
     ``picture_at(j)`` gives output ``j``'s RGB picture; ``times`` are in source frames.
     """
     if times.size < 2:
         return float("nan")
-    half_interval = float(np.median(np.diff(times))) / 2 + 1e-6
+    interval = float(np.median(np.diff(times)))
     scores = []
     for index in new_drawings(scene):
-        nearest = int(np.argmin(np.abs(times - index)))
-        if abs(times[nearest] - index) > half_interval:
+        # The first output frame that should show the drawing: at its time or just after.
+        later = np.flatnonzero(times >= index - 1e-6)
+        if not later.size or times[later[0]] - index >= interval - 1e-6:
             continue
+        nearest = int(later[0])
         mask = changed_pixels(scene, index)
         if not mask.any():
             continue

@@ -223,9 +223,9 @@ def build_table(records: list[dict[str, Any]]) -> str:
         "Cells: **SI / lag / PSNR / fidelity / frozen / passes** — stutter index std(step)/mean(step) of the "
         "worst moving character (0 = even motion; untracked layers count only with the oracle), lag in source "
         "frames of the worst character (+ = late, − = early), PSNR (dB) against the truth at each output "
-        "frame's presentation time (oracle: capped at 60), drawing-time fidelity (dB: at the output frame "
-        "nearest each new drawing, against that drawing, changed pixels only), frozen share of motion (worst "
-        "moving layer: output steps under a quarter of the true step), model passes per output frame "
+        "frame's presentation time (oracle: capped at 60), drawing-time fidelity (dB: at the first output "
+        "frame from each new drawing's time on, against that drawing, changed pixels only), frozen share of "
+        "motion (worst moving layer: output steps under a quarter of the true step), model passes per output frame "
         "(pair preparations + in-betweens asked for). Older runs show the first three only.",
         "",
     ]

@@ -292,15 +292,15 @@ HELD_CHANGE = 0.8
 
 def drawing_fidelity_of(source: Sequence[np.ndarray], source_times: Sequence[Fraction],
                         output: Sequence[np.ndarray], output_times: Sequence[Fraction]) -> float:
-    """Mean PSNR (dB) at the output frame nearest each new source drawing, in the pixels that changed.
+    """Mean PSNR (dB) at the first output frame from each new source drawing's time on, changed pixels only.
 
     A new drawing is a source frame that differs from the one before (cuts left out);
-    the output frame must be within half an output frame of it.
+    the output frame must come less than one output frame after it.
     """
     if len(output_times) < 2 or len(source) < 2:
         return float("nan")
     out_times = np.array([float(t) for t in output_times])
-    half = float(np.median(np.diff(out_times))) / 2 + 1e-9
+    interval = float(np.median(np.diff(out_times)))
     detector = ContentCutDetector()
     scores = []
     detector.is_cut(source[0])
@@ -309,9 +309,12 @@ def drawing_fidelity_of(source: Sequence[np.ndarray], source_times: Sequence[Fra
         difference = np.abs(source[index].astype(np.int16) - source[index - 1].astype(np.int16))
         if cut or difference.mean() < HELD_CHANGE:
             continue
-        nearest = int(np.argmin(np.abs(out_times - float(source_times[index]))))
-        if abs(out_times[nearest] - float(source_times[index])) > half:
+        # The first output frame that should show the drawing: at its time or just after.
+        when = float(source_times[index])
+        later = np.flatnonzero(out_times >= when - 1e-9)
+        if not later.size or out_times[later[0]] - when >= interval - 1e-9:
             continue
+        nearest = int(later[0])
         mask = cv2.dilate((difference.max(axis=2) > DRAWING_CHANGE).astype(np.uint8), np.ones((5, 5), np.uint8))
         picture = output[nearest]
         if picture.shape != source[index].shape or not mask.any():
