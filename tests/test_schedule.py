@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from stsr.eval.synthetic import drawing_time
-from stsr.schedules import Resampler, SourceFrame, output_frame_count, resample
+from stsr.schedules import SCHEDULES, Resampler, SourceFrame, output_frame_count, resample
 
 NTSC_FILM = Fraction(24000, 1001)
 NTSC_60 = Fraction(60000, 1001)
@@ -166,3 +166,32 @@ def test_seek_skips_outputs_before_first_index() -> None:
     partial += resampler.finish(source[-1].time + 1 / NTSC_FILM)
     assert [o.index for o in partial] == list(range(50, 120))
     assert [o.image for o in partial] == [o.image for o in full[50:]]
+
+
+def _layers_source(rhythms: list[tuple[tuple[int, ...], int]], frames: int) -> list[SourceFrame[np.ndarray]]:
+    """Each "image" is one pose per layer (each layer on its own holds and phase)."""
+    return [SourceFrame(i, i / NTSC_FILM, np.array([float(drawing_time(i, holds, phase)) for holds, phase in rhythms]))
+            for i in range(frames)]
+
+
+@pytest.mark.parametrize("rhythms", [
+    [((2,), 0), ((3,), 1)],
+    [((2, 3), 0)],
+    [((2, 2, 14), 0), ((1,), 0)],
+    [((2, 2, 14), 1)],
+], ids=["twos+threes", "two-three", "long holds over ones", "long holds"])
+def test_cadence_restart_anywhere_with_its_context_matches_a_continuous_run(
+        rhythms: list[tuple[tuple[int, ...], int]]) -> None:
+    """Every output index of a 72-frame shot: started ``context_frames.before`` frames back, the same frames."""
+    source = _layers_source(rhythms, 72)
+    end = source[-1].time + 1 / NTSC_FILM
+    full = list(resample(source, LinearNumbers(), NTSC_60, end, "cadence"))
+    look_back = SCHEDULES["cadence"].context_frames.before
+    for index in range(0, len(full), 5):
+        position = max(i for i, frame in enumerate(source) if frame.time <= full[index].time)
+        resampler: Resampler[np.ndarray] = Resampler(LinearNumbers(), NTSC_60, "cadence", start=source[0].time,
+                                                     first_index=index)
+        partial = [o for frame in source[max(0, position - look_back):] for o in resampler.push(frame)]
+        partial += resampler.finish(end)
+        assert [o.index for o in partial] == list(range(index, len(full)))
+        assert all(np.array_equal(o.image, f.image) for o, f in zip(partial, full[index:], strict=True)), index

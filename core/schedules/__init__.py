@@ -3,10 +3,13 @@
 Stage 1 (a :class:`NodeProducer`: ``naive``, ``pairs``, ``cadence``) turns source frames
 into timed nodes; stage 2 (:class:`UniformUpsampler`) interpolates between nodes at
 exactly uniform output times. :class:`Resampler` runs both with scene cuts.
-Imports go one way: ``base`` <- producers <- ``registry`` <- ``upsample``.
+Imports go one way: ``base`` <- producers <- ``registry`` <- ``upsample``; ``cadence``
+builds on ``change`` (region change metering) and ``mixer`` (the pure-numpy weight solving).
+Each producer's ``context_frames`` says how far before and after a position a run must
+start and read to match an uninterrupted run there (seeks, chunks).
 """
 
-from .base import Node, NodeProducer, OutputFrame, PairPreparer, SourceFrame
+from .base import Context, Node, NodeProducer, OutputFrame, PairPreparer, SourceFrame
 from .cadence import CadenceNodes, RegionChangeMeter
 from .naive import NaiveNodes
 from .pairs import PairMidpointNodes
@@ -17,6 +20,7 @@ __all__ = [
     "DEFAULT_SCHEDULE",
     "SCHEDULES",
     "CadenceNodes",
+    "Context",
     "NaiveNodes",
     "Node",
     "NodeProducer",
