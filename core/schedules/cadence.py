@@ -26,6 +26,9 @@ every original frame); two characters on different rhythms, or a character on
 twos over a pan on ones, get nodes that are one or two interpolations deep. Every
 layer is on time (no lag) and moves at constant speed between its drawings.
 
+Three modules: :mod:`~stsr.schedules.change` (where the picture changes and which
+changes are drawings), :mod:`~stsr.schedules.mixer` (the pure-numpy weight solving)
+and this one (which frames are keypoints, the groups and targets, the pictures).
 Generic over the frame type like :mod:`stsr.schedules`: the change detector takes
 ``torch`` tensors, numpy images, objects with an ``analysis_image()`` method, or
 plain numbers (one region each, for tests). Streaming with a fixed lookahead of
