@@ -106,8 +106,9 @@ def drawing_fidelity(scene: Scene, times: np.ndarray, picture_at: Any, roundtrip
     scores = []
     for index in new_drawings(scene):
         # The first output frame that should show the drawing: at its time or just after.
-        later = np.flatnonzero(times >= index - 1e-6)
-        if not later.size or times[later[0]] - index >= interval - 1e-6:
+        # (A quarter frame of slack: decoded containers round timestamps, to the millisecond in Matroska.)
+        later = np.flatnonzero(times >= index - interval / 4)
+        if not later.size or times[later[0]] - index >= interval * 0.75:
             continue
         nearest = int(later[0])
         mask = changed_pixels(scene, index)

@@ -311,8 +311,9 @@ def drawing_fidelity_of(source: Sequence[np.ndarray], source_times: Sequence[Fra
             continue
         # The first output frame that should show the drawing: at its time or just after.
         when = float(source_times[index])
-        later = np.flatnonzero(out_times >= when - 1e-9)
-        if not later.size or out_times[later[0]] - when >= interval - 1e-9:
+        # (A quarter frame of slack: containers round timestamps, to the millisecond in Matroska.)
+        later = np.flatnonzero(out_times >= when - interval / 4)
+        if not later.size or out_times[later[0]] - when >= interval * 0.75:
             continue
         nearest = int(later[0])
         mask = cv2.dilate((difference.max(axis=2) > DRAWING_CHANGE).astype(np.uint8), np.ones((5, 5), np.uint8))
