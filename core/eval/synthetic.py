@@ -357,7 +357,7 @@ class Scene:
     frames: int = 48
     rate: Fraction = Fraction(24000, 1001)
     background: Background = field(default_factory=Background)
-    characters: list[Character] = field(default_factory=list)
+    characters: list[Character | Layer] = field(default_factory=list)
     #: frame index at which a cut to a second layout happens (None: no cut)
     cut_at: int | None = None
     #: (first frame, length in frames) of a cross-dissolve to a second shot (None: none)
