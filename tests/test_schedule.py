@@ -195,3 +195,18 @@ def test_cadence_restart_anywhere_with_its_context_matches_a_continuous_run(
         partial += resampler.finish(end)
         assert [o.index for o in partial] == list(range(index, len(full)))
         assert all(np.array_equal(o.image, f.image) for o, f in zip(partial, full[index:], strict=True)), index
+
+
+@pytest.mark.parametrize("rhythms", [[((2,), 0), ((3,), 1)], [((2, 2, 14), 1)]], ids=["twos+threes", "long holds"])
+def test_cadence_run_ended_context_after_past_a_frame_has_its_outputs_final(
+        rhythms: list[tuple[tuple[int, ...], int]]) -> None:
+    """A run that stops ``context_frames.after`` frames past frame P got every output up to P right."""
+    source = _layers_source(rhythms, 72)
+    full = list(resample(source, LinearNumbers(), NTSC_60, source[-1].time + 1 / NTSC_FILM, "cadence"))
+    after = SCHEDULES["cadence"].context_frames.after
+    for position in range(0, 72 - after, 4):
+        read = source[: position + after + 1]
+        early = list(resample(read, LinearNumbers(), NTSC_60, read[-1].time + 1 / NTSC_FILM, "cadence"))
+        final = [o for o in full if o.time < source[position + 1].time]
+        assert all(np.array_equal(o.image, e.image) for o, e in zip(final, early, strict=False)), position
+        assert len(early) >= len(final)
