@@ -36,6 +36,11 @@ _TO_Y, _TO_UV = limited_range_rows("bt601")
 _ROWS = {name: limited_range_rows(name) for name in MATRICES}
 
 
+def untagged_matrix(width: int, height: int) -> str:
+    """The matrix players assume for untagged YUV of this size (mpv, FFmpeg: HD is BT.709, SD BT.601)."""
+    return "bt709" if width >= 1280 or height > 576 else "bt601"
+
+
 def tensor_to_i420(image: torch.Tensor, matrix: str = "bt601") -> np.ndarray:
     """Float RGB (3, H, W) in [0, 1] -> I420 planes (limited range, ``matrix``), straight from the floats.
 

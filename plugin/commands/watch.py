@@ -15,7 +15,7 @@ from ..watch.intake import DEFAULT_PATTERNS, parse_patterns
 from ..watch.logs import PACKAGE_LOGGER
 from ..watch.service import WatchService, WatchSettings
 from ..watch.status import status_text
-from .convert import add_engine_arguments, options_from_args
+from .convert import add_encoder_arguments, add_engine_arguments, options_from_args
 
 __all__ = ["register", "run", "status_text"]
 
@@ -80,5 +80,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rescan", type=float, default=300.0, metavar="SECONDS",
                         help="full rescan of INBOX this often, in case the OS missed an event (default 300)")
     add_engine_arguments(parser)
-    parser.add_argument("--codec", choices=("h264", "h265", "ffv1"), default="h264", help="video codec")
+    add_encoder_arguments(parser)
     parser.set_defaults(func=run)

@@ -31,7 +31,7 @@ import numpy as np
 from stsr.engine import resample_frames, tag_cuts
 from stsr.engine.pipeline import BackgroundIterator
 from stsr.interpolators.base import Interpolator
-from stsr.io.color import tensor_to_i420
+from stsr.io.color import tensor_to_i420, untagged_matrix
 from stsr.io.video import DecodedFrame, decode
 from stsr.schedules import SCHEDULES
 
@@ -456,7 +456,8 @@ class FrameProducer:
             for output in outputs:
                 if output.index >= self.timeline.count:
                     break
-                planes = tensor_to_i420(output.image)
+                # mpv reads the untagged Y4M stream with the matrix it assumes for the size.
+                planes = tensor_to_i420(output.image, untagged_matrix(output.image.shape[-1], output.image.shape[-2]))
                 now = self._clock()
                 if first:
                     self._restart_cost = 0.7 * self._restart_cost + 0.3 * (now - started) if self._restart_cost \
