@@ -26,19 +26,41 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
 import numpy as np
 
 from stsr.engine.chunks import Chunk, SourceEntry, frames_with_plan_cuts
-from stsr.engine.frames import resample_frames, tensor_to_frame16
+from stsr.engine.frames import resample_frames
 from stsr.errors import StsrError
 from stsr.interpolators import Interpolator
+from stsr.io.color import channels_last_array
 from stsr.io.video import DecodedFrame, decode
 
-#: the chunk file's pixel format: FFV1 stores 16-bit RGB (what the final encoder is fed) losslessly as gbrp16le
+#: the chunk file's pixel format. The final encoder is fed float32 RGB, which FFV1 cannot hold here; each frame
+#: is stored as the two 16-bit halves of its float32 bits (upper half above, lower half below, one picture of
+#: twice the height) in FFV1's lossless 16-bit RGB, so the join reads back the very same floats
 CHUNK_PIXELS = "gbrp16le"
+
+
+def encoder_input(image: Any) -> np.ndarray:
+    """An output tensor as the single-process ``convert`` hands it to its encoder: float32 (H, W, 3)."""
+    return np.ascontiguousarray(channels_last_array(image), dtype=np.float32)
+
+
+def split_float_bits(rgb: np.ndarray) -> np.ndarray:
+    """float32 (H, W, 3) -> uint16 (2H, W, 3): the upper 16 bits of every value above the lower 16."""
+    bits = np.ascontiguousarray(rgb, dtype=np.float32).view(np.uint32)
+    return np.concatenate([(bits >> 16).astype(np.uint16), (bits & 0xFFFF).astype(np.uint16)], axis=0)
+
+
+def join_float_bits(halves: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`split_float_bits`."""
+    height = halves.shape[0] // 2
+    bits = (halves[:height].astype(np.uint32) << 16) | halves[height:].astype(np.uint32)
+    return bits.view(np.float32)
 #: one line per render started (chunk number, host, pid): how tests count renders
 RENDERS_LOG = "renders.log"
 
@@ -147,19 +169,20 @@ def _count(frames: Iterator[DecodedFrame], entries: Sequence[SourceEntry], skip_
 
 
 class ChunkWriter:
-    """Lossless 16-bit RGB frames into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index as time)."""
+    """Float32 RGB frames, losslessly, into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index)."""
 
     def __init__(self, path: Path, rate: Fraction, width: int, height: int) -> None:
         self.path = path
         self._container = av.open(str(path), mode="w", format="matroska")
         self._stream = self._container.add_stream("ffv1", rate=rate)
-        self._stream.width, self._stream.height = width, height
+        self._stream.width, self._stream.height = width, 2 * height
         self._stream.pix_fmt = CHUNK_PIXELS
         self._stream.codec_context.time_base = 1 / rate
         self._stream.time_base = 1 / rate
 
     def write(self, rgb: np.ndarray, index: int) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb48le").reformat(format=CHUNK_PIXELS)
+        halves = split_float_bits(rgb)
+        frame = av.VideoFrame.from_ndarray(halves, format="rgb48le").reformat(format=CHUNK_PIXELS)
         frame.pts = index
         frame.time_base = self._stream.codec_context.time_base
         self._container.mux(self._stream.encode(frame))
@@ -174,13 +197,13 @@ class ChunkWriter:
 
 
 def read_chunk(path: Path) -> Iterator[tuple[Fraction, np.ndarray]]:
-    """A chunk file's frames: (time in seconds as stored, RGB uint16)."""
+    """A chunk file's frames: (time in seconds as stored, float32 RGB (H, W, 3))."""
     try:
         with av.open(str(path), mode="r") as container:
             stream = container.streams.video[0]
             for frame in container.decode(stream):
                 stamp = Fraction(frame.pts) * frame.time_base if frame.pts is not None else Fraction(-1)
-                yield stamp, frame.to_ndarray(format="rgb48le")
+                yield stamp, join_float_bits(frame.to_ndarray(format="rgb48le"))
     except av.error.FFmpegError as error:
         raise ChunkError(f"{path}: unreadable chunk ({error})") from None
 
@@ -208,7 +231,7 @@ def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
             expected = chunk.first + written
             if output.index != expected:
                 raise ChunkError(f"chunk {chunk.number}: output {output.index} where {expected} was due")
-            rgb = tensor_to_frame16(output.image)  # what a single run hands its encoder
+            rgb = encoder_input(output.image)  # what a single run hands its encoder
             if writer is None:
                 writer = ChunkWriter(temporary, job.rate, rgb.shape[1], rgb.shape[0])
             writer.write(rgb, output.index)
