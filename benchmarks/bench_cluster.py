@@ -101,6 +101,17 @@ def projection(runs: list[Run], chunk_frames: int, gpu_fps: float | None, nodes:
     return lines
 
 
+def print_row(run: Run) -> None:
+    """One table row, printed as soon as it is measured (a long run interrupted still shows its rows)."""
+    if run.workers == 0:
+        print(f"| {run.backend} | single process | {run.wall:.1f} | {run.frames / run.wall:.1f} | | | | | | |",
+              flush=True)
+        return
+    share = (run.planning + run.joining) / run.wall
+    print(f"| {run.backend} | {run.workers} | {run.wall:.1f} | {run.frames / run.wall:.1f} | {run.startup:.1f} | "
+          f"{run.planning:.1f} | {run.rendering:.1f} | {run.joining:.1f} | {run.chunks} | {share:.0%} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -116,32 +127,26 @@ def main() -> None:
 
     ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
     runs: list[Run] = []
-    try:
-        with tempfile.TemporaryDirectory() as folder_name:
-            folder = Path(folder_name)
-            width = args.height * 16 // 9 // 2 * 2
-            source = make_sample(folder / "in.mp4", width, args.height, args.seconds)
-            for backend in args.backends.split(","):
-                options = ConvertOptions(backend=backend, device="cpu", schedule=args.schedule, overwrite=True)
-                runs.append(run_single(source, folder / f"single_{backend}.mp4", options, backend))
-                for workers in (int(w) for w in args.workers.split(",")):
-                    runs.append(run_cluster(source, folder / f"cluster_{backend}_{workers}.mp4", options, backend,
-                                            workers, args.chunk_frames, folder / f"chunks_{backend}_{workers}"))
-    finally:
-        ray.shutdown()
+    width = args.height * 16 // 9 // 2 * 2
     print(f"{args.seconds:g} s clip at {width}x{args.height}, {args.schedule}, {os.cpu_count()} CPU cores, "
           f"chunks of {args.chunk_frames} output frames\n")
     print("| backend | workers | wall s | output fps | Ray start s | planning s | rendering s | joining s | "
           "chunks | overhead (plan + join) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for run in runs:
-        if run.workers == 0:
-            print(f"| {run.backend} | single process | {run.wall:.1f} | {run.frames / run.wall:.1f} | | | | | | |")
-        else:
-            share = (run.planning + run.joining) / run.wall
-            print(f"| {run.backend} | {run.workers} | {run.wall:.1f} | {run.frames / run.wall:.1f} | "
-                  f"{run.startup:.1f} | {run.planning:.1f} | {run.rendering:.1f} | {run.joining:.1f} | "
-                  f"{run.chunks} | {share:.0%} |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    try:
+        with tempfile.TemporaryDirectory() as folder_name:
+            folder = Path(folder_name)
+            source = make_sample(folder / "in.mp4", width, args.height, args.seconds)
+            for backend in args.backends.split(","):
+                options = ConvertOptions(backend=backend, device="cpu", schedule=args.schedule, overwrite=True)
+                runs.append(run_single(source, folder / f"single_{backend}.mp4", options, backend))
+                print_row(runs[-1])
+                for workers in (int(w) for w in args.workers.split(",")):
+                    runs.append(run_cluster(source, folder / f"cluster_{backend}_{workers}.mp4", options, backend,
+                                            workers, args.chunk_frames, folder / f"chunks_{backend}_{workers}"))
+                    print_row(runs[-1])
+    finally:
+        ray.shutdown()
     print("\n".join(projection(runs, args.chunk_frames, args.gpu_fps, [1, 2, 4, 8, 16])))
 
 
