@@ -118,8 +118,13 @@ def decode(
     start_time: Fraction | None = None,
     deep: bool = False,
     even: bool = True,
+    frame_threads: bool = True,
 ) -> Iterator[DecodedFrame]:
     """Decode the first video stream as RGB at ``height`` with exact timestamps.
+
+    ``frame_threads=False`` decodes with slice threads only: a frame-threaded FFmpeg
+    decoder freed while its threads still hold frames (a decode stopped early, as a
+    chunk worker's is) was seen to deadlock in ``avcodec_free_context``.
 
     ``start_time`` seeks to the keyframe before it and drops frames before it.
     ``deep`` gives uint16 RGB (full 16-bit scale) instead of uint8; ``even=False``
@@ -134,7 +139,7 @@ def decode(
     color_range = 2 if info.color.full_range else 1
     with open_input(path) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_type = "AUTO" if frame_threads else "SLICE"
         time_base = stream.time_base or Fraction(1, 1)
         nominal = Fraction(1) / info.frame_rate
         if start_time:

@@ -128,11 +128,12 @@ def decode_counting(source: str, height: int | None, entries: Sequence[SourceEnt
     first = entries[0]
     if first.index > 0 and first.keyframe_pts is not None:
         try:
-            yield from _count(decode(source, height, first.time, deep=deep, even=even), entries, skip_before=True)
+            yield from _count(decode(source, height, first.time, deep=deep, even=even, frame_threads=False), entries,
+                              skip_before=True)
             return
         except _SeekMissed:
             pass
-    yield from _count(decode(source, height, deep=deep, even=even), entries, skip_before=False,
+    yield from _count(decode(source, height, deep=deep, even=even, frame_threads=False), entries, skip_before=False,
                       offset=first.index)
 
 
