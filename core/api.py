@@ -15,7 +15,7 @@ import torch
 
 from .engine.convert import ConvertOptions, ConvertResult, Progress
 from .engine.convert import convert as _convert_file
-from .engine.frames import make_interpolator
+from .engine.frames import make_interpolator, tensor_to_frame, tensor_to_frame16
 from .errors import InputError
 from .eval.analysis import Judder, MotionProfile, drawing_fidelity, judder, video_motion
 from .interpolators import Interpolator
@@ -70,14 +70,12 @@ class _Kind:
     def from_tensor(self, image: torch.Tensor) -> Frame:
         if self.torch:
             return image.detach().clamp(0, 1).to(self.dtype)
-        top = 255.0 if self.dtype == np.uint8 else 65535.0
-        array = image.detach().clamp(0, 1).mul(top).round_().permute(1, 2, 0).contiguous().cpu().numpy()
-        return array.astype(self.dtype)
+        return tensor_to_frame(image) if self.dtype == np.uint8 else tensor_to_frame16(image)
 
     def analysis_rgb(self, frame: Frame) -> np.ndarray:
         """uint8 (H, W, 3) for the cut detector."""
         if self.torch:
-            return frame.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()  # type: ignore[union-attr]
+            return tensor_to_frame(frame)  # type: ignore[arg-type]
         return frame if self.dtype == np.uint8 else (frame >> 8).astype(np.uint8)  # type: ignore[operator]
 
 

@@ -15,7 +15,6 @@ import argparse
 import importlib
 import importlib.util
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ import numpy as np
 import pytest
 import torch
 from test_gmfss_union import bgr_to_tensor, draw_anime
+
+from benchmarks.bench_stages import load_package
 
 DATA = Path(__file__).resolve().parent / "data" / "gmfss_equal_output.npz"
 SIZES = {270: (480, 270), 540: (960, 540), 720: (1280, 720)}
@@ -71,16 +72,6 @@ def test_outputs_match_the_code_before_the_speed_work(rows: int) -> None:
         assert score >= MIN_PSNR, f"{rows}p t={t}: {score:.1f} dB against the stored output"
     # The bar is not trivially met: the two inputs and two timesteps differ by far more.
     assert psnr(frames[0], frames[1]) < MIN_PSNR - 10
-
-
-def load_package(core: Path, name: str = "stsr_ref") -> Any:
-    """Import a copy of the ``core/`` folder as package ``name`` (core uses only relative imports)."""
-    spec = importlib.util.spec_from_file_location(name, core / "__init__.py", submodule_search_locations=[str(core)])
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def regenerate(core: Path) -> None:
