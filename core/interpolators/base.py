@@ -8,6 +8,12 @@ the expensive part.
 Frames are ``torch.Tensor`` of shape ``(3, H, W)``, dtype float32, RGB in
 ``[0, 1]``, on the backend's ``device``. All frames given to one backend in a
 stream share one size.
+
+Time maps: a backend with ``supports_time_maps`` also takes, wherever it takes a
+timestep, a per-pixel time map: an ``(H, W)`` float array (``torch.Tensor`` or
+``numpy.ndarray``) of values in ``[0, 1]``, at the frames' size. Each pixel is then
+rendered at its own ``t``, in the same pass, so regions on different drawing rhythms
+can be timed apart. A constant map gives exactly the scalar result.
 """
 
 from __future__ import annotations
@@ -16,27 +22,37 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from fractions import Fraction
 
+import numpy as np
 import torch
 
 from ..errors import BackendUnavailable
 
-__all__ = ["BackendUnavailable", "Interpolator", "PreparedPair", "Timestep"]
+__all__ = ["BackendUnavailable", "Interpolator", "PreparedPair", "TimeMap", "Timestep", "is_time_map"]
 
 Timestep = Fraction | float
+#: per-pixel timesteps, ``(H, W)`` float in ``[0, 1]`` at the frames' size (see the module docstring)
+TimeMap = torch.Tensor | np.ndarray
+
+
+def is_time_map(timestep: object) -> bool:
+    """True for a per-pixel time map, False for a scalar timestep."""
+    return isinstance(timestep, (torch.Tensor, np.ndarray))
 
 
 class PreparedPair(ABC):
     """A pair of frames with everything time-independent already computed."""
 
     @abstractmethod
-    def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
+    def frames_at(self, timesteps: Sequence[Timestep | TimeMap]) -> list[torch.Tensor]:
         """Frames at each ``t`` in ``[0, 1]`` (0 = first frame, 1 = second).
 
         Backends may batch all timesteps into one pass, which is why this takes
-        a sequence rather than a single ``t``.
+        a sequence rather than a single ``t``. An entry may be a :data:`TimeMap`
+        when the backend ``supports_time_maps``; otherwise a map is refused with
+        :class:`~stsr.errors.InputError`.
         """
 
-    def frame_at(self, timestep: Timestep) -> torch.Tensor:
+    def frame_at(self, timestep: Timestep | TimeMap) -> torch.Tensor:
         """Convenience for a single timestep."""
         return self.frames_at([timestep])[0]
 
@@ -51,6 +67,8 @@ class Interpolator(ABC):
     name: str = ""
     #: multiple that frame height and width are padded to internally (informational)
     alignment: int = 1
+    #: whether :meth:`PreparedPair.frames_at` takes per-pixel :data:`TimeMap` entries
+    supports_time_maps: bool = False
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
