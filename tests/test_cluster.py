@@ -315,3 +315,120 @@ def test_the_cli_never_loads_ray_without_the_cluster_options() -> None:
             "stsr.plugin.cluster.coordinator; print('ray' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.stdout.strip() == "False", result.stderr
+
+
+# -- the watch folder on the cluster -----------------------------------------------------------
+
+
+WATCH_SETTLE = 0.5
+
+
+def watch_folders(tmp_path: Path) -> tuple[Path, Path]:
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    return inbox, outbox
+
+
+def journal_rows(outbox: Path) -> tuple[dict[str, object], dict[int, list[object]]]:
+    """The watch journal's files by name and their chunk rows by job id."""
+    from stsr.plugin.watch.journal import Journal
+
+    journal = Journal.in_folder(outbox)
+    try:
+        jobs = {job.path: job for job in journal.jobs()}
+        return jobs, {job.id: journal.chunks(job.id) for job in jobs.values()}
+    finally:
+        journal.close()
+
+
+def test_watch_on_the_cluster_converts_files_like_single_process_and_journals_their_chunks(
+        make_clip: Callable[..., Path], flow_workers: list[object], tmp_path: Path) -> None:
+    from stsr.plugin.cluster.coordinator import ClusterOptions
+    from stsr.plugin.watch.journal import ChunkState, JobState
+    from stsr.plugin.watch.service import LOG_NAME, WatchService, WatchSettings
+
+    first = make_clip("first.mkv", frames=30)
+    second = make_clip("second.mkv", frames=30, cut_at=13, holds=(3,))
+    references = {clip.stem: single_process(clip, "cadence") for clip in (first, second)}
+    inbox, outbox = watch_folders(tmp_path)
+    for clip in (first, second):
+        (inbox / clip.name).write_bytes(clip.read_bytes())
+    settings = WatchSettings(inbox, outbox, options("cadence"), settle=WATCH_SETTLE, once=True,
+                             cluster=ClusterOptions(chunk_frames=13))
+    assert WatchService(settings, actors=flow_workers).run() == 0
+
+    jobs, chunks = journal_rows(outbox)
+    for name, reference in references.items():
+        assert frame_hashes(outbox / f"{name}.stsr60.mkv") == reference, name
+        job = jobs[f"{name}.mkv"]
+        assert job.state is JobState.DONE and job.frames == len(reference)  # type: ignore[attr-defined]
+        rows = chunks[job.id]  # type: ignore[attr-defined]
+        assert [row.number for row in rows] == list(range(len(rows))) and len(rows) >= -(-len(reference) // 13)
+        assert [(row.first, row.stop) for row in rows] == list(itertools.pairwise(
+            [0, *(row.stop for row in rows)]))[:len(rows)] and rows[-1].stop == len(reference)
+        assert all(row.state is ChunkState.DONE and row.attempts == 1 and len(row.checksum or "") == 64
+                   and (row.output or "").endswith(f"chunk-{row.number:05d}.mkv") for row in rows)
+    assert not (outbox / ".stsr-chunks" / f"job-{jobs['first.mkv'].id}").exists()  # removed after the join
+    log = (outbox / LOG_NAME).read_text(encoding="utf-8")
+    # Across files: the second file was planned (its chunks queued) before the first one was joined.
+    assert log.index("started second.mkv") < log.index("done first.mkv"), log
+
+
+def test_a_killed_watch_coordinator_restarts_without_rendering_finished_chunks(
+        make_clip: Callable[..., Path], ray_session: object, flow_workers: list[object], tmp_path: Path) -> None:
+    from stsr.plugin.watch.journal import ChunkState, JobState
+
+    clip = make_clip("long.mkv", frames=48)
+    reference = single_process(clip, "pairs")
+    inbox, outbox = watch_folders(tmp_path)
+    (inbox / clip.name).write_bytes(clip.read_bytes())
+    address = ray_session.get_runtime_context().gcs_address  # type: ignore[attr-defined]
+    command = [sys.executable, "-m", "stsr.plugin.cli", "watch", str(inbox), str(outbox), "--settle",
+               str(WATCH_SETTLE), "--backend", "flow", "--device", "cpu", "--codec", "ffv1", "--schedule", "pairs",
+               "--cluster", address, "--workers", "1", "--worker-threads", "1", "--chunk-frames", "5",
+               "--keep-chunks"]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    folder = outbox / ".stsr-chunks" / "job-1"
+    deadline = time.monotonic() + 240
+    while not list(folder.glob("chunk-*.json")):
+        assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+        assert time.monotonic() < deadline, "no chunk finished"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    finished = settled_records(folder)
+    assert len(finished) < 24, "every chunk finished before the kill; the restart would prove nothing"
+
+    second = subprocess.run([*command, "--once"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert second.returncode == 0, second.stderr
+    assert "resuming long.mkv (was running)" in second.stderr
+    assert f"{len(finished)} already done" in second.stderr
+    renders = Counter(int(line.split()[0]) for line in (folder / "renders.log").read_text().splitlines())
+    assert all(renders[number] == 1 for number in finished)
+    assert set(renders) == set(range(24))
+    assert frame_hashes(outbox / "long.stsr60.mkv") == reference
+    jobs, chunks = journal_rows(outbox)
+    assert jobs["long.mkv"].state is JobState.DONE  # type: ignore[attr-defined]
+    rows = chunks[jobs["long.mkv"].id]  # type: ignore[attr-defined]
+    assert len(rows) == 24 and all(row.state is ChunkState.DONE and row.checksum for row in rows)
+    assert all(row.attempts == 1 for row in rows if row.number in finished)  # handed out once, never again
+
+
+def test_without_ray_the_watch_folder_converts_in_process(make_clip: Callable[..., Path], tmp_path: Path) -> None:
+    clip = make_clip("noray.mkv", frames=24)
+    reference = single_process(clip, "cadence")
+    blocker = tmp_path / "no-ray"
+    (blocker / "ray").mkdir(parents=True)
+    (blocker / "ray" / "__init__.py").write_text("raise ImportError('Ray is blocked for this test')\n")
+    inbox, outbox = watch_folders(tmp_path)
+    (inbox / clip.name).write_bytes(clip.read_bytes())
+    result = run_stsr("watch", str(inbox), str(outbox), "--once", "--settle", str(WATCH_SETTLE), "--backend", "flow",
+                      "--device", "cpu", "--codec", "ffv1", "--workers", "2",
+                      env={**os.environ, "PYTHONPATH": str(blocker)})
+    assert result.returncode == 0, result.stderr
+    assert "converting in this process" in result.stderr
+    assert frame_hashes(outbox / "noray.stsr60.mkv") == reference
+    jobs, chunks = journal_rows(outbox)
+    assert chunks[jobs["noray.mkv"].id] == []  # type: ignore[attr-defined]
+    assert not (outbox / ".stsr-chunks").exists()

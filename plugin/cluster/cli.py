@@ -11,8 +11,12 @@ import argparse
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stsr.engine import ConvertOptions
+
+if TYPE_CHECKING:
+    from .coordinator import ClusterOptions
 
 
 def positive_int(text: str) -> int:
@@ -45,6 +49,21 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def wants_cluster(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "workers", None) or getattr(args, "cluster", None))
+
+
+def cluster_options_from_args(args: argparse.Namespace) -> ClusterOptions | None:
+    """The cluster options given on the command line; None (after a one-line warning) when Ray is missing,
+    so the caller runs in this process as without the options."""
+    from .coordinator import DEFAULT_CHUNK_FRAMES, ClusterOptions, ClusterUnavailable, ray_module
+
+    try:
+        ray_module()
+    except ClusterUnavailable as error:
+        print(f"stsr: warning: {error}; converting in this process", file=sys.stderr)
+        return None
+    return ClusterOptions(workers=args.workers, address=args.cluster,
+                          chunk_frames=args.chunk_frames or DEFAULT_CHUNK_FRAMES, chunk_dir=args.chunk_dir,
+                          worker_threads=args.worker_threads, keep_chunks=args.keep_chunks)
 
 
 def run_on_cluster(args: argparse.Namespace, options: ConvertOptions, stop: threading.Event) -> int:

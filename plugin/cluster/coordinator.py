@@ -1,7 +1,10 @@
 """The coordinator: plan the input into chunks, keep every worker busy, join and encode once.
 
 ``convert_on_cluster`` is ``stsr convert`` spread over Ray actors (one per GPU, or
-per N CPU threads on a CPU-only cluster). Chunks already finished in the shared
+per N CPU threads on a CPU-only cluster). Its pieces serve the watch folder on a
+cluster too (:mod:`stsr.plugin.watch.cluster_worker`): :func:`check_file` and
+:func:`plan_file` per input, one :class:`ChunkPool` fed the chunks of any number of
+files, :func:`join_file` per finished file. Chunks already finished in the shared
 folder by an earlier run of the same plan (a killed coordinator) are reused, not
 rendered again; a worker that dies is restarted by Ray and its chunk retried there
 (see :mod:`.actors`); a chunk whose file fails the join's checks is rendered again
@@ -32,7 +35,7 @@ from stsr.io.video import AtomicOutput, probe
 from stsr.schedules import SCHEDULES
 
 from .actors import remote_worker_class
-from .join import check_record, join_chunks, output_settings
+from .join import OutputSettings, check_record, join_chunks, output_settings
 from .render import ChunkError, ChunkJob, ChunkResult, chunk_path, record_path
 
 log = logging.getLogger(__name__)
@@ -171,6 +174,110 @@ def wait_for_workers(ray: Any, workers: list[Any]) -> str:
     return str(descriptions[0])
 
 
+@dataclass
+class PlannedFile:
+    """One input planned into chunks, with its final encode decided: what a join needs, whatever dispatched it."""
+
+    source: Path
+    target: Path
+    options: ConvertOptions
+    output: OutputSettings
+    plan: ChunkPlan
+    plan_id: str
+    #: the chunk files' folder (shared by every node)
+    folder: Path
+    #: chunks already finished in ``folder`` by an earlier run of the same plan (not rendered again)
+    finished: list[Chunk]
+
+    @property
+    def to_render(self) -> list[Chunk]:
+        done = {chunk.number for chunk in self.finished}
+        return [chunk for chunk in self.plan.chunks if chunk.number not in done]
+
+    def job(self, chunk: Chunk, crash_chunk: int | None = None) -> ChunkJob:
+        plan = self.plan
+        return ChunkJob(str(self.source), plan.scan.height, plan.rate, plan.schedule, plan.origin, self.plan_id,
+                        chunk, plan.entries_for(chunk), len(plan.scan.entries), str(self.folder), plan.scan.deep,
+                        plan.scan.even, crash_chunk)
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An input and output checked before any work (the same refusals as a single-process ``convert``)."""
+
+    source: Path
+    target: Path
+    options: ConvertOptions
+    output: OutputSettings
+    rate: Fraction
+
+
+def check_file(source: str | os.PathLike[str], target: str | os.PathLike[str],
+               options: ConvertOptions) -> CheckedFile:
+    """Refuse a bad mode, an output over its input, an existing target and every output problem, up front."""
+    if options.schedule not in SCHEDULES:
+        raise InputError(f"unknown mode {options.schedule!r} (choose from {', '.join(SCHEDULES)})")
+    source, target = Path(source), Path(target)
+    if source.resolve() == target.resolve():
+        raise InputError(f"{target}: output would overwrite the input")
+    AtomicOutput(target, options.overwrite)  # a target that exists or cannot be written fails here
+    info = probe(source)
+    output = output_settings(source, target, info, options)
+    for note in output.notes:
+        log.warning("%s", note)
+    return CheckedFile(source, target, options, output, target_rate(info.frame_rate, options.fps, options.times))
+
+
+def plan_file(checked: CheckedFile, cluster: ClusterOptions, folder: Path | None = None) -> PlannedFile:
+    """Read the whole input once (times, cuts) and split its output into chunks; find chunks already done."""
+    options = checked.options
+    scan = scan_source(checked.source, options.height, options.scene_detect, deep=checked.output.deep, even=False)
+    plan = plan_chunks(scan, checked.rate, options.schedule, cluster.chunk_frames, cluster.prefer_cuts)
+    plan_id = plan.identity(f"{options.backend}|{sorted(options.backend_options.items())}|{options.device}")
+    folder = folder or cluster.chunk_dir or default_chunk_dir(checked.target)
+    folder.mkdir(parents=True, exist_ok=True)
+    finished = [chunk for chunk in plan.chunks if check_record(plan, plan_id, folder, chunk)]
+    return PlannedFile(checked.source, checked.target, options, checked.output, plan, plan_id, folder, finished)
+
+
+def remove_chunk(folder: Path, number: int) -> None:
+    """A chunk's file and record, so that it is rendered again."""
+    for path in (chunk_path(folder, number), record_path(folder, number)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def remove_dead_temporaries(folder: Path) -> None:
+    """Renders whose worker died before its rename (a retried render renamed its own file)."""
+    for leftover in folder.glob(".chunk-*.tmp.*"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def join_file(planned: PlannedFile, render_again: Callable[[Chunk], None], stop: threading.Event) -> int:
+    """Check every chunk against the plan, encode the target once and rename it into place; frames written.
+
+    A chunk whose file fails the checks is removed and ``render_again`` (blocking) renders it once more."""
+    remove_dead_temporaries(planned.folder)
+    for attempt in range(2):
+        atomic = AtomicOutput(planned.target, planned.options.overwrite)
+        try:
+            with atomic:
+                written = join_chunks(planned.plan, planned.plan_id, planned.folder, atomic.temporary,
+                                      planned.target, planned.output, planned.source)
+                if stop.is_set():
+                    raise Cancelled(f"{planned.source}: conversion cancelled")
+                atomic.commit()
+            return written
+        except ChunkError as error:
+            if error.chunk is None or attempt == 1:
+                raise
+            log.warning("%s; rendering it again", error)
+            remove_chunk(planned.folder, error.chunk)
+            render_again(planned.plan.chunks[error.chunk])
+    raise AssertionError("unreachable")
+
+
 def convert_on_cluster(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str],
@@ -186,17 +293,7 @@ def convert_on_cluster(
     new ones: a library user (or a watch folder) keeps their models loaded across files."""
     options = options or ConvertOptions()
     cluster = cluster or ClusterOptions()
-    if options.schedule not in SCHEDULES:
-        raise InputError(f"unknown mode {options.schedule!r} (choose from {', '.join(SCHEDULES)})")
-    source, target = Path(source), Path(target)
-    if source.resolve() == target.resolve():
-        raise InputError(f"{target}: output would overwrite the input")
-    atomic = AtomicOutput(target, options.overwrite)
-    info = probe(source)
-    output = output_settings(source, target, info, options)  # every output problem refused before any work
-    for note in output.notes:
-        log.warning("%s", note)
-    rate = target_rate(info.frame_rate, options.fps, options.times)
+    checked = check_file(source, target, options)  # every problem refused before any work
     stop = stop or threading.Event()
     ray = ray_module()
     started = time.monotonic()
@@ -206,58 +303,47 @@ def convert_on_cluster(
         if not workers:  # they load their models while the input is planned
             workers = start_workers(ray, options, cluster)
         connected = time.monotonic()
-        scan = scan_source(source, options.height, options.scene_detect, deep=output.deep, even=False)
-        plan = plan_chunks(scan, rate, options.schedule, cluster.chunk_frames, cluster.prefer_cuts)
-        plan_id = plan.identity(f"{options.backend}|{sorted(options.backend_options.items())}|{options.device}")
-        folder = cluster.chunk_dir or default_chunk_dir(target)
-        folder.mkdir(parents=True, exist_ok=True)
-        planned = time.monotonic()
+        planned = plan_file(checked, cluster)
+        plan = planned.plan
+        planning_done = time.monotonic()
         backend = wait_for_workers(ray, workers)
         ready = time.monotonic()
-        finished = [chunk for chunk in plan.chunks if check_record(plan, plan_id, folder, chunk)]
-        to_render = [chunk for chunk in plan.chunks if chunk not in finished]
+        finished = planned.finished
         if progress is not None:
             progress(ClusterProgress(sum(c.count for c in finished), plan.total, len(finished), len(plan.chunks),
-                                     planned - started, f"plan: {len(plan.chunks)} chunks of about "
+                                     planning_done - started, f"plan: {len(plan.chunks)} chunks of about "
                                      f"{cluster.chunk_frames} frames, {plan.total} output frames, "
                                      f"{len(workers)} workers, {len(finished)} chunks already done"))
-        dispatcher = _Dispatcher(ray, workers, plan, plan_id, folder, str(source), cluster, stop, progress,
-                                 started, sum(c.count for c in finished), len(finished))
-        dispatcher.run(to_render)
-        for leftover in folder.glob(".chunk-*.tmp.*"):  # renders whose worker died before its rename
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        pool = ChunkPool(ray, workers, cluster.crash_chunk)
+        tracker = _FileProgress(planned, progress, started, sum(c.count for c in finished), len(finished))
+
+        def render(chunks: list[Chunk]) -> None:
+            pool.add(planned, chunks)
+            while pool.busy:
+                if stop.is_set():
+                    pool.cancel()
+                    raise Cancelled(f"{checked.source}: conversion cancelled")
+                for outcome in pool.poll(0.5):
+                    if outcome.error is not None:
+                        raise outcome.error
+                    assert outcome.result is not None
+                    tracker.finished(outcome.worker, outcome.chunk, outcome.result)
+
+        render(planned.to_render)
         rendered_at = time.monotonic()
-        written = 0
-        for attempt in range(2):
-            try:
-                with atomic:
-                    written = join_chunks(plan, plan_id, folder, atomic.temporary, target, output, source)
-                    if stop.is_set():
-                        raise Cancelled(f"{source}: conversion cancelled")
-                    atomic.commit()
-                break
-            except ChunkError as error:
-                if error.chunk is None or attempt == 1:
-                    raise
-                log.warning("%s; rendering it again", error)
-                for path in (chunk_path(folder, error.chunk), record_path(folder, error.chunk)):
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
-                dispatcher.run([plan.chunks[error.chunk]])
-                atomic = AtomicOutput(target, options.overwrite)
+        written = join_file(planned, lambda chunk: render([chunk]), stop)
         joined = time.monotonic()
         if not cluster.keep_chunks:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(planned.folder, ignore_errors=True)
         return ClusterResult(
-            output=target, frames=written, rate=rate, seconds=joined - started, backend=backend,
+            output=checked.target, frames=written, rate=checked.rate, seconds=joined - started, backend=backend,
             width=plan.scan.frame_width, height=plan.scan.frame_height, chunks=len(plan.chunks),
-            rendered=dispatcher.rendered, reused=len(finished), workers=len(workers),
-            startup_seconds=connected - started, planning_seconds=planned - connected,
-            waiting_seconds=ready - planned, rendering_seconds=rendered_at - ready,
-            encode_settings=output.settings.describe(), joining_seconds=joined - rendered_at,
-            worker_status=dict(dispatcher.status),
-            chunk_costs=list(dispatcher.costs),
+            rendered=tracker.rendered, reused=len(finished), workers=len(workers),
+            startup_seconds=connected - started, planning_seconds=planning_done - connected,
+            waiting_seconds=ready - planning_done, rendering_seconds=rendered_at - ready,
+            encode_settings=checked.output.settings.describe(), joining_seconds=joined - rendered_at,
+            worker_status=dict(tracker.status),
+            chunk_costs=list(tracker.costs),
         )
     finally:
         for worker in workers if not actors else []:
@@ -267,79 +353,125 @@ def convert_on_cluster(
             ray.shutdown()
 
 
-class _Dispatcher:
-    """Hands chunks to workers as they free up and reports progress; worker deaths are Ray's to retry."""
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """A chunk that left the pool: rendered (``result``) or failed for good (``error``)."""
 
-    def __init__(self, ray: Any, workers: list[Any], plan: ChunkPlan, plan_id: str, folder: Path, source: str,
-                 cluster: ClusterOptions, stop: threading.Event,
-                 progress: Callable[[ClusterProgress], None] | None, started: float, done: int,
-                 chunks_done: int) -> None:
-        self.ray, self.workers, self.plan, self.plan_id = ray, workers, plan, plan_id
-        self.folder, self.source, self.cluster, self.stop = folder, source, cluster, stop
-        self.progress, self.started = progress, started
+    planned: PlannedFile
+    chunk: Chunk
+    worker: int
+    result: ChunkResult | None = None
+    error: StsrError | None = None
+
+
+class ChunkPool:
+    """Hands chunks of any number of files to the workers as they free up, in the order added.
+
+    Each worker holds the chunk it renders plus ``QUEUED_PER_WORKER`` more (hiding the round
+    trip); a worker that dies is restarted by Ray and its chunk retried there (see :mod:`.actors`);
+    a chunk whose worker died through all of Ray's retries is handed out again, up to
+    ``COORDINATOR_ATTEMPTS`` times. Nothing here blocks for longer than :meth:`poll`'s timeout."""
+
+    def __init__(self, ray: Any, workers: list[Any], crash_chunk: int | None = None,
+                 on_handout: Callable[[PlannedFile, Chunk], None] | None = None) -> None:
+        """``on_handout`` is called before each hand-out of a chunk to a worker (a journal counts attempts)."""
+        self.ray, self.workers, self.crash_chunk, self.on_handout = ray, workers, crash_chunk, on_handout
+        self._queue: deque[tuple[PlannedFile, Chunk]] = deque()
+        self._in_flight: dict[Any, tuple[int, PlannedFile, Chunk]] = {}
+        self._load = [0] * len(workers)
+        #: hand-outs per (file, chunk number), this pool's lifetime
+        self.attempts: dict[tuple[int, int], int] = {}
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._queue or self._in_flight)
+
+    def spare(self) -> int:
+        """Free places on the workers not claimed by queued chunks: > 0 means another file's chunks may start."""
+        free = sum(max(0, QUEUED_PER_WORKER + 1 - load) for load in self._load)
+        return free - len(self._queue)
+
+    def add(self, planned: PlannedFile, chunks: list[Chunk]) -> None:
+        self._queue.extend((planned, chunk) for chunk in chunks)
+        self._fill()
+
+    def drop(self, planned: PlannedFile) -> None:
+        """Forget a file's queued chunks (its renders in flight finish and are ignored)."""
+        self._queue = deque(item for item in self._queue if item[0] is not planned)
+
+    def cancel(self) -> None:
+        """Drop everything: queued chunks, and ask Ray to cancel the renders in flight."""
+        self._queue.clear()
+        for ref in self._in_flight:
+            with contextlib.suppress(Exception):
+                self.ray.cancel(ref, force=True)
+        self._in_flight.clear()
+        self._load = [0] * len(self.workers)
+
+    def _fill(self) -> None:
+        for worker in range(len(self.workers)):
+            while self._queue and self._load[worker] <= QUEUED_PER_WORKER:
+                planned, chunk = self._queue.popleft()
+                key = (id(planned), chunk.number)
+                self.attempts[key] = self.attempts.get(key, 0) + 1
+                if self.on_handout is not None:
+                    self.on_handout(planned, chunk)
+                ref = self.workers[worker].render.remote(planned.job(chunk, self.crash_chunk))
+                self._in_flight[ref] = (worker, planned, chunk)
+                self._load[worker] += 1
+
+    def poll(self, timeout: float) -> list[ChunkOutcome]:
+        """Wait up to ``timeout`` seconds for renders to end; what ended (chunks retried are not listed)."""
+        if not self._in_flight:
+            return []
+        ray = self.ray
+        ready, _ = ray.wait(list(self._in_flight), num_returns=1, timeout=timeout)
+        outcomes: list[ChunkOutcome] = []
+        for ref in ready:
+            worker, planned, chunk = self._in_flight.pop(ref)
+            self._load[worker] -= 1
+            try:
+                result: ChunkResult = ray.get(ref)
+            except ray.exceptions.RayTaskError as error:
+                cause = error.as_instanceof_cause()
+                if not isinstance(cause, StsrError):
+                    raise
+                outcomes.append(ChunkOutcome(planned, chunk, worker, error=cause))
+            except ray.exceptions.RayActorError:
+                if self.attempts[(id(planned), chunk.number)] >= COORDINATOR_ATTEMPTS:
+                    outcomes.append(ChunkOutcome(planned, chunk, worker, error=StsrError(
+                        f"chunk {chunk.number}: its worker died on every attempt")))
+                else:
+                    self._queue.appendleft((planned, chunk))
+            else:
+                outcomes.append(ChunkOutcome(planned, chunk, worker, result=result))
+        self._fill()
+        return outcomes
+
+
+class _FileProgress:
+    """One file's progress over its chunks, per-worker status lines and the measured chunk costs."""
+
+    def __init__(self, planned: PlannedFile, progress: Callable[[ClusterProgress], None] | None, started: float,
+                 done: int, chunks_done: int) -> None:
+        self.planned, self.progress, self.started = planned, progress, started
         self.done, self.chunks_done = done, chunks_done
         self.rendered = 0
         self.status: dict[str, str] = {}
         self.costs: list[tuple[int, float]] = []
 
-    def job(self, chunk: Chunk) -> ChunkJob:
-        plan = self.plan
-        return ChunkJob(self.source, plan.scan.height, plan.rate, plan.schedule, plan.origin, self.plan_id, chunk,
-                        plan.entries_for(chunk), len(plan.scan.entries), str(self.folder), plan.scan.deep,
-                        plan.scan.even, self.cluster.crash_chunk)
-
-    def run(self, chunks: list[Chunk]) -> None:
-        ray = self.ray
-        queue = deque(chunks)
-        attempts: dict[int, int] = {}
-        in_flight: dict[Any, tuple[int, Chunk]] = {}
-        load = [0] * len(self.workers)
-
-        def submit(worker: int) -> None:
-            while queue and load[worker] <= QUEUED_PER_WORKER:
-                chunk = queue.popleft()
-                attempts[chunk.number] = attempts.get(chunk.number, 0) + 1
-                in_flight[self.workers[worker].render.remote(self.job(chunk))] = (worker, chunk)
-                load[worker] += 1
-
-        for worker in range(len(self.workers)):
-            submit(worker)
-        while in_flight:
-            if self.stop.is_set():
-                for ref in in_flight:
-                    with contextlib.suppress(Exception):
-                        ray.cancel(ref, force=True)
-                raise Cancelled(f"{self.source}: conversion cancelled")
-            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
-            for ref in ready:
-                worker, chunk = in_flight.pop(ref)
-                load[worker] -= 1
-                try:
-                    result: ChunkResult = ray.get(ref)
-                except ray.exceptions.RayTaskError as error:
-                    cause = error.as_instanceof_cause()
-                    if isinstance(cause, StsrError):
-                        raise cause from None
-                    raise
-                except ray.exceptions.RayActorError:
-                    if attempts[chunk.number] >= COORDINATOR_ATTEMPTS:
-                        raise StsrError(f"chunk {chunk.number}: its worker died on every attempt") from None
-                    queue.appendleft(chunk)
-                else:
-                    self.finished(worker, chunk, result)
-                submit(worker)
-
     def finished(self, worker: int, chunk: Chunk, result: ChunkResult) -> None:
+        plan = self.planned.plan
         self.done += result.frames
         self.chunks_done += 1
         self.rendered += 1
         self.costs.append((result.frames, result.seconds))
         rate = result.frames / result.seconds if result.seconds > 0 else 0.0
-        line = (f"worker {worker} ({result.worker}): chunk {chunk.number + 1}/{len(self.plan.chunks)} "
+        line = (f"worker {worker} ({result.worker}): chunk {chunk.number + 1}/{len(plan.chunks)} "
                 f"(frames {chunk.first}-{chunk.stop - 1}) in {result.seconds:.1f} s, {rate:.1f} frames/s")
         self.status[f"worker {worker}"] = line
         if self.progress is not None:
-            self.progress(ClusterProgress(self.done, self.plan.total, self.chunks_done, len(self.plan.chunks),
+            self.progress(ClusterProgress(self.done, plan.total, self.chunks_done, len(plan.chunks),
                                           time.monotonic() - self.started, line))
 
 

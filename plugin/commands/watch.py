@@ -11,6 +11,7 @@ from pathlib import Path
 from stsr.engine import silence_library_logs
 from stsr.errors import StsrError
 
+from ..cluster.cli import add_cluster_arguments, cluster_options_from_args, wants_cluster
 from ..watch.intake import DEFAULT_PATTERNS, parse_patterns
 from ..watch.logs import PACKAGE_LOGGER
 from ..watch.service import WatchService, WatchSettings
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         inbox=Path(args.inbox), outbox=Path(args.outbox), options=options_from_args(args), recursive=args.recursive,
         patterns=parse_patterns(args.pattern), settle=args.settle, once=args.once, max_attempts=args.max_attempts,
         retry_delay=args.retry_delay, progress_step=args.progress_every, rescan_interval=args.rescan,
+        cluster=cluster_options_from_args(args) if wants_cluster(args) else None,  # None: in this process
     )
     service = WatchService(settings)
     service.install_signal_handlers()
@@ -55,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         usage="stsr watch INBOX OUTBOX [options]\n       stsr watch --status OUTBOX",
         description="Watch INBOX and write a smooth version of every complete video to OUTBOX "
                     "(name.stsr60.mkv, same sub-folders). INBOX is never modified. A journal in OUTBOX "
-                    "remembers every file, so a restart after a crash resumes where it stopped.",
+                    "remembers every file, so a restart after a crash resumes where it stopped. With "
+                    "--workers/--cluster files are split into chunks rendered on Ray workers, all kept busy "
+                    "across files; the journal remembers finished chunks too.",
     )
     parser.add_argument("inbox", nargs="?", metavar="INBOX", help="folder to watch")
     parser.add_argument("outbox", nargs="?", metavar="OUTBOX", help="folder for outputs, journal and log")
@@ -81,4 +85,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="full rescan of INBOX this often, in case the OS missed an event (default 300)")
     add_engine_arguments(parser)
     add_encoder_arguments(parser)
+    add_cluster_arguments(parser)
     parser.set_defaults(func=run)

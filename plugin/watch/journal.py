@@ -10,6 +10,14 @@ A file version is identified by its path relative to INBOX, its size, and a hash
 of its first and last MiB (cheap even for large episodes); the modification time
 is stored too so a periodic rescan can recognise known files without hashing.
 Paths are stored as bytes, so names that are not valid UTF-8 survive.
+
+On a cluster (``stsr watch --cluster``) each file's chunks have rows too (plan,
+state, attempts, chunk file, checksum), written by the same rules: ``running`` is
+committed before a chunk is handed out, ``done`` only after its file and record
+were renamed into place. A restart turns ``running`` chunks back into ``queued``;
+a ``done`` chunk is reused only when its record in the shared folder still agrees
+(the file system is the proof, the journal says what to look for), so nothing
+finished is rendered twice and nothing half-written is ever joined.
 """
 
 from __future__ import annotations
@@ -52,7 +60,55 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_stat ON jobs (path, size, mtime_ns);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    job_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    plan TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    stop INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    output BLOB,
+    checksum TEXT,
+    worker TEXT,
+    seconds REAL,
+    PRIMARY KEY (job_id, number)
+);
 """
+
+
+class ChunkState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """One chunk of a file converted on a cluster."""
+
+    job_id: int
+    number: int
+    plan: str
+    first: int
+    stop: int
+    state: ChunkState
+    attempts: int
+    #: the chunk file (absolute path in the shared folder), once done
+    output: str | None
+    #: SHA-256 of the chunk's frames as handed to the encoder, once done
+    checksum: str | None
+    worker: str | None
+    seconds: float | None
+
+
+_CHUNK_COLUMNS = "job_id, number, plan, first, stop, state, attempts, output, checksum, worker, seconds"
+
+
+def _chunk(row: tuple) -> ChunkRow:
+    job_id, number, plan, first, stop, state, attempts, output, checksum, worker, seconds = row
+    return ChunkRow(job_id, number, plan, first, stop, ChunkState(state), attempts, _from_blob(output), checksum,
+                    worker, seconds)
 
 
 class JobState(str, Enum):
@@ -292,6 +348,8 @@ class Journal:
                     db.execute("UPDATE jobs SET state = ?, seq = ? WHERE id = ?",
                                (JobState.QUEUED.value, self._next_seq(db), job.id))
                     changed.append(job)
+            db.execute("UPDATE chunks SET state = ? WHERE state = ?", (ChunkState.QUEUED.value,
+                                                                        ChunkState.RUNNING.value))
         return changed
 
     def forget(self, job_id: int) -> None:
@@ -313,3 +371,45 @@ class Journal:
         times = [job.retry_at for job in self.in_state(JobState.FAILED)
                  if job.retry_at is not None and job.attempts < max_attempts]
         return min(times) if times else None
+
+    # -- chunks (``stsr watch --cluster``) ------------------------------------------------
+
+    def chunks(self, job_id: int) -> list[ChunkRow]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE job_id = ? ORDER BY number",
+                                    (job_id,)).fetchall()
+        return [_chunk(row) for row in rows]
+
+    def plan_chunks(self, job_id: int, plan: str, spans: list[tuple[int, int]]) -> list[ChunkRow]:
+        """Record a file's chunks (``(first, stop)`` output frames each). Rows of the same plan are kept as
+        they are (a restart); rows of another plan (the options changed) are replaced."""
+        with self._transaction() as db:
+            kept = db.execute("SELECT COUNT(*) FROM chunks WHERE job_id = ? AND plan = ?",
+                              (job_id, plan)).fetchone()[0]
+            if kept != len(spans):
+                db.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,))
+                db.executemany("INSERT INTO chunks (job_id, number, plan, first, stop, state) "
+                               "VALUES (?, ?, ?, ?, ?, ?)",
+                               [(job_id, number, plan, first, stop, ChunkState.QUEUED.value)
+                                for number, (first, stop) in enumerate(spans)])
+        return self.chunks(job_id)
+
+    def chunk_started(self, job_id: int, number: int) -> None:
+        """Mark a chunk running and count the attempt before it is handed to a worker."""
+        with self._lock:
+            self._db.execute("UPDATE chunks SET state = ?, attempts = attempts + 1 WHERE job_id = ? AND number = ?",
+                             (ChunkState.RUNNING.value, job_id, number))
+
+    def chunk_done(self, job_id: int, number: int, output: str, checksum: str, worker: str | None,
+                   seconds: float | None) -> None:
+        """A chunk whose file and record are in place (renamed by its worker, or found by a restart)."""
+        with self._lock:
+            self._db.execute("UPDATE chunks SET state = ?, output = ?, checksum = ?, worker = ?, seconds = ? "
+                             "WHERE job_id = ? AND number = ?",
+                             (ChunkState.DONE.value, _to_blob(output), checksum, worker, seconds, job_id, number))
+
+    def chunk_queued(self, job_id: int, number: int) -> None:
+        """Back to the queue: its render was cut short (a stop) or its file failed the join's checks."""
+        with self._lock:
+            self._db.execute("UPDATE chunks SET state = ?, output = NULL, checksum = NULL WHERE job_id = ? "
+                             "AND number = ?", (ChunkState.QUEUED.value, job_id, number))

@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from watchdog.observers import Observer
 
@@ -37,6 +38,9 @@ from .logs import LOG_NAME, WatchLog, log
 from .messages import describe_failure, display
 from .naming import leftover_temporaries, looks_like_output
 from .worker import Worker
+
+if TYPE_CHECKING:
+    from stsr.plugin.cluster.coordinator import ClusterOptions
 
 __all__ = ["LOCK_NAME", "LOG_NAME", "OutboxLock", "WatchError", "WatchService", "WatchSettings",
            "describe_failure", "display", "watcher_running"]
@@ -65,14 +69,18 @@ class WatchSettings:
     rescan_interval: float = 300.0
     #: seconds the worker gets to clean up after a stop request before the process leaves anyway
     stop_grace: float = 5.0
+    #: convert on Ray workers (``--cluster``/``--workers``); None: in this process, one file at a time
+    cluster: ClusterOptions | None = None
 
 
 class WatchService:
     """One watcher run; :meth:`run` returns the exit code."""
 
     def __init__(self, settings: WatchSettings, interpolator: Interpolator | None = None,
-                 clock: Clock = time.monotonic) -> None:
+                 clock: Clock = time.monotonic, actors: list[Any] | None = None) -> None:
         """``interpolator``: use this one instead of creating ``settings.options.backend``.
+
+        ``actors``: with ``settings.cluster``, already started Ray workers to use instead of starting some.
 
         ``clock``: monotonic seconds for the settle logic (tests pass a fake clock they move by hand).
         """
@@ -86,6 +94,7 @@ class WatchService:
         self._events: EventQueue = queue.SimpleQueue()
         self._recheck: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self._interpolator: Interpolator | None = interpolator
+        self._actors = actors
         self.journal: Journal | None = None
         self.worker: Worker | None = None
         #: the intake loop, once :meth:`run` has started it (tests wait on its passes)
@@ -195,14 +204,40 @@ class WatchService:
         self._clean_leftovers()
         for job in journal.recover(self.outbox_path, settings.max_attempts):
             log.info("resuming %s (was %s)", display(job.path), job.state.value)
-        options = settings.options
-        if self._interpolator is None:
-            self._interpolator = make_interpolator(options.backend, options.device, options.backend_options)
-        log.info("watching %s -> %s (%s, settle %gs%s)", display(str(self.inbox_path)), display(str(self.outbox_path)),
-                 self._interpolator.describe(), settings.settle, ", once" if settings.once else "")
+        worker = self._make_worker(journal)
+        try:
+            return self._watch(worker)
+        finally:
+            worker.close()
 
-        self.worker = worker = Worker(settings, self.inbox_path, self.outbox_path, journal, self._interpolator,
-                                      self._stop, self._wake, self._recheck, lambda: self._stop_reason)
+    def _make_worker(self, journal: Journal) -> Worker:
+        """The in-process worker, or (``settings.cluster``) the one that spreads files over Ray workers."""
+        settings, options = self.settings, self.settings.options
+        if settings.cluster is not None:
+            from .cluster_worker import ClusterWorker
+
+            cluster_worker = ClusterWorker(settings, self.inbox_path, self.outbox_path, journal, self._stop,
+                                           self._wake, self._recheck, lambda: self._stop_reason, settings.cluster,
+                                           self._actors)
+            self.worker = cluster_worker
+            try:
+                description = cluster_worker.connect()
+            except BaseException:
+                cluster_worker.close()
+                raise
+        else:
+            if self._interpolator is None:
+                self._interpolator = make_interpolator(options.backend, options.device, options.backend_options)
+            description = self._interpolator.describe()
+            self.worker = Worker(settings, self.inbox_path, self.outbox_path, journal, self._interpolator,
+                                 self._stop, self._wake, self._recheck, lambda: self._stop_reason)
+        log.info("watching %s -> %s (%s, settle %gs%s)", display(str(self.inbox_path)), display(str(self.outbox_path)),
+                 description, settings.settle, ", once" if settings.once else "")
+        return self.worker
+
+    def _watch(self, worker: Worker) -> int:
+        settings, journal = self.settings, self.journal
+        assert journal is not None
         self.intake = IntakeLoop(settings, self._make_inbox(), journal, worker, self._stop, self._wake,
                                  self._events, self._recheck, self.clock)
         worker.start()

@@ -41,7 +41,7 @@ class Worker:
     """Runs queued jobs on its own thread until ``stop`` is set; :meth:`cancel` cuts the current one short."""
 
     def __init__(self, settings: WatchSettings, inbox: Path, outbox: Path, journal: Journal,
-                 interpolator: Interpolator, stop: threading.Event, wake: threading.Event,
+                 interpolator: Interpolator | None, stop: threading.Event, wake: threading.Event,
                  recheck: queue.SimpleQueue[Path], stop_reason: Callable[[], str]) -> None:
         """``wake``: set when something was queued; ``recheck``: paths the intake loop must look at again."""
         self.settings = settings
@@ -75,6 +75,9 @@ class Worker:
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
+
+    def close(self) -> None:
+        """After the thread ended: release what the worker holds beyond it (nothing in-process)."""
 
     def idle(self) -> bool:
         """No job running and none queued."""
@@ -181,6 +184,7 @@ class Worker:
             with self._lock:
                 self._current_target = target
             log.info("started %s -> %s (%s)", display(job.path), display(relative_output), attempt)
+            assert self.interpolator is not None
             result = convert(source, target, settings.options, progress=self._progress_logger(job),
                              stop=self._job_stop, interpolator=self.interpolator)
             _fsync_file_and_folder(target)
