@@ -129,7 +129,7 @@ def main() -> None:
     runs: list[Run] = []
     width = args.height * 16 // 9 // 2 * 2
     print(f"{args.seconds:g} s clip at {width}x{args.height}, {args.schedule}, {os.cpu_count()} CPU cores, "
-          f"chunks of {args.chunk_frames} output frames\n")
+          f"chunks of {args.chunk_frames} output frames, load average {os.getloadavg()[0]:.1f} at the start\n")
     print("| backend | workers | wall s | output fps | Ray start s | planning s | rendering s | joining s | "
           "chunks | overhead (plan + join) |")
     print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -147,6 +147,7 @@ def main() -> None:
                     print_row(runs[-1])
     finally:
         ray.shutdown()
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end (other jobs on the machine slow every row)")
     print("\n".join(projection(runs, args.chunk_frames, args.gpu_fps, [1, 2, 4, 8, 16])))
 
 

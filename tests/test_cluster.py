@@ -222,6 +222,40 @@ def test_chunked_equals_single_process_on_vfr_input_with_keyframes(
     assert hashes == reference
 
 
+def test_chunks_hold_exactly_the_frames_a_single_run_hands_its_h264_encoder(
+        make_clip: Callable[..., Path], flow_workers: list[object], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoder's input, not its output: libx264's bitstream is not repeatable run to run here (its threads),
+    so what is compared is every frame it is fed, and the chunks store those very frames (yuv420p)."""
+    from stsr.io.encode import VideoWriter
+    from stsr.plugin.cluster.coordinator import ClusterOptions, convert_on_cluster
+    from stsr.plugin.cluster.render import load_record, read_chunk
+
+    clip = make_clip("h264.mp4", frames=24, cut_at=10)
+    h264 = ConvertOptions(backend="flow", device="cpu", codec="h264", schedule="cadence")
+    fed: list[list[tuple[Fraction, str]]] = [[], []]
+    write_frame = VideoWriter.write_frame
+
+    def recording(run: int) -> Callable[..., None]:
+        def record(self: VideoWriter, frame: av.VideoFrame, time: Fraction) -> None:
+            fed[run].append((time, hashlib.sha256(frame.to_ndarray().tobytes()).hexdigest()))
+            write_frame(self, frame, time)
+        return record
+
+    monkeypatch.setattr(VideoWriter, "write_frame", recording(0))
+    convert(clip, tmp_path / "single.mkv", h264)
+    monkeypatch.setattr(VideoWriter, "write_frame", recording(1))
+    folder = tmp_path / "chunks"
+    convert_on_cluster(clip, tmp_path / "chunked.mkv", h264,
+                       ClusterOptions(chunk_frames=11, chunk_dir=folder, keep_chunks=True), actors=flow_workers)
+    assert len(fed[0]) == 60 and fed[1] == fed[0]
+    stored = [hashlib.sha256(planes.tobytes()).hexdigest() for number in range(len(list(folder.glob("*.mkv"))))
+              for _, planes in read_chunk(folder / f"chunk-{number:05d}.mkv", "yuv420p")]
+    assert stored == [digest for _, digest in fed[0]]
+    record = load_record(folder, 0)
+    assert record is not None and record["pixels"] == "yuv420p"  # the encoder's input, not float RGB
+
+
 def test_cadence_restarts_mid_shot_exactly_and_through_a_long_hold(
         make_clip: Callable[..., Path], flow_workers: list[object]) -> None:
     from stsr.engine.chunks import plan_chunks, scan_source

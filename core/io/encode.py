@@ -242,6 +242,53 @@ def _fine_time_base(rate: Fraction) -> tuple[Fraction, int]:
     return time_base, int(1 / rate / time_base)
 
 
+class EncoderInput:
+    """RGB -> the frame an encoder is fed: its pixel format, matrix and range, rounded once.
+
+    One place for what a conversion hands its encoder: :class:`VideoWriter` uses it, and so do
+    the cluster's chunk workers (they store exactly these frames, losslessly), so a chunked
+    conversion feeds the final encoder the very frames a single-process run does.
+    """
+
+    def __init__(self, settings: EncodeSettings, color: ColorDescription | None, width: int, height: int) -> None:
+        self.settings = settings
+        self.matrix = swscale_colorspace((color or ColorDescription()).conversion_matrix(width, height))
+        self.range = 2 if (color or ColorDescription()).full_range else 1
+
+    def frame(self, rgb: np.ndarray) -> av.VideoFrame:
+        """RGB (uint8, uint16 or float32 in [0, 1]) -> a frame in the encoder's pixel format."""
+        height, width = rgb.shape[:2]
+        bits = YUV420_FORMATS.get(self.settings.pix_fmt)
+        matrix = MATRIX_NAMES.get(self.matrix)
+        if bits is not None and matrix is not None and not (width % 2 or height % 2):
+            # 4:2:0 straight from floats: rounded once, no swscale bias, 4x cheaper than its exact path
+            if rgb.dtype != np.float32:
+                rgb = rgb.astype(np.float32) * np.float32(1 / (65535 if rgb.dtype == np.uint16 else 255))
+            planes = rgb_to_yuv420(rgb, matrix, bits, self.range == 2)
+            frame = av.VideoFrame.from_ndarray(planes, format=self.settings.pix_fmt)
+            frame.color_range = self.range
+            return frame
+        if rgb.dtype == np.float32:
+            rgb = np.rint(np.clip(rgb, 0, 1) * 65535).astype(np.uint16)
+        return self._swscale(rgb)
+
+    def _swscale(self, rgb: np.ndarray) -> av.VideoFrame:
+        # swscale's 8-bit RGB -> YUV truncates: through its 16 bits (white 65280), rounded exactly
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(to_swscale16(rgb)), format="rgb48le")
+        bits = FULL_RANGE_FORMATS.get(self.settings.pix_fmt)
+        if self.range == 2 and bits is not None and not (frame.width % 2 or frame.height % 2):
+            # full range: swscale's exact limited 10-bit path, then the remap (its full-range path is off)
+            limited = frame.reformat(format="yuv420p10le", dst_colorspace=self.matrix, dst_color_range=1,
+                                     interpolation=ACCURATE).to_ndarray()
+            frame = av.VideoFrame.from_ndarray(limited10_to_full(limited, bits, frame.width, frame.height),
+                                               format=self.settings.pix_fmt)
+            frame.color_range = 2
+        else:
+            frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=self.matrix,
+                                   dst_color_range=self.range, interpolation=ACCURATE)
+        return frame
+
+
 class VideoWriter:
     """Encodes RGB frames at a fixed rate and copies the source's other streams.
 
@@ -270,8 +317,9 @@ class VideoWriter:
             self.target, codec, 8, width, height)
         self.settings = settings
         self.color = color or ColorDescription()
-        self._matrix = swscale_colorspace(self.color.conversion_matrix(width, height))
-        self._range = 2 if self.color.full_range else 1
+        #: RGB -> the frames this encoder is fed (shared with the cluster's chunk workers)
+        self.input = EncoderInput(settings, self.color, width, height)
+        self._matrix, self._range = self.input.matrix, self.input.range
         format_name = container_format or container_for(self.target)
         try:
             self._container = av.open(str(self.path), mode="w", format=format_name)
@@ -312,45 +360,16 @@ class VideoWriter:
         except OSError as error:
             raise write_failure(self.target, error) from None
 
-    def _to_frame(self, rgb: np.ndarray) -> av.VideoFrame:
-        """RGB (uint8, uint16 or float32 in [0, 1]) -> a frame in the encoder's pixel format."""
-        height, width = rgb.shape[:2]
-        bits = YUV420_FORMATS.get(self.settings.pix_fmt)
-        matrix = MATRIX_NAMES.get(self._matrix)
-        if bits is not None and matrix is not None and not (width % 2 or height % 2):
-            # 4:2:0 straight from floats: rounded once, no swscale bias, 4x cheaper than its exact path
-            if rgb.dtype != np.float32:
-                rgb = rgb.astype(np.float32) * np.float32(1 / (65535 if rgb.dtype == np.uint16 else 255))
-            planes = rgb_to_yuv420(rgb, matrix, bits, self._range == 2)
-            frame = av.VideoFrame.from_ndarray(planes, format=self.settings.pix_fmt)
-            frame.color_range = self._range
-            return frame
-        if rgb.dtype == np.float32:
-            rgb = np.rint(np.clip(rgb, 0, 1) * 65535).astype(np.uint16)
-        return self._swscale(rgb)
-
-    def _swscale(self, rgb: np.ndarray) -> av.VideoFrame:
-        # swscale's 8-bit RGB -> YUV truncates: through its 16 bits (white 65280), rounded exactly
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(to_swscale16(rgb)), format="rgb48le")
-        bits = FULL_RANGE_FORMATS.get(self.settings.pix_fmt)
-        if self._range == 2 and bits is not None and not (frame.width % 2 or frame.height % 2):
-            # full range: swscale's exact limited 10-bit path, then the remap (its full-range path is off)
-            limited = frame.reformat(format="yuv420p10le", dst_colorspace=self._matrix, dst_color_range=1,
-                                     interpolation=ACCURATE).to_ndarray()
-            frame = av.VideoFrame.from_ndarray(limited10_to_full(limited, bits, frame.width, frame.height),
-                                               format=self.settings.pix_fmt)
-            frame.color_range = 2
-        else:
-            frame = frame.reformat(format=self.settings.pix_fmt, dst_colorspace=self._matrix,
-                                   dst_color_range=self._range, interpolation=ACCURATE)
-        return frame
-
     def write(self, rgb: np.ndarray, time: Fraction) -> None:
         """Encode one frame at ``time`` seconds: (H, W, 3) uint8, uint16 (full scale) or float32 in [0, 1]."""
+        self.write_frame(self.input.frame(rgb), time)
+
+    def write_frame(self, frame: av.VideoFrame, time: Fraction) -> None:
+        """Encode a frame already in the encoder's format (:meth:`EncoderInput.frame`) at ``time`` seconds."""
         if self._origin is None:
             self._origin = Fraction(time)
             self._origin_ticks = round(self._origin / self._fine_base)
-        frame = self._to_frame(rgb)
+        frame.color_range = self._range
         pts = round((time - self._origin) * self.rate)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1

@@ -31,6 +31,7 @@ from stsr.engine.chunks import Chunk, ChunkPlan, plan_chunks, scan_source
 from stsr.engine.convert import ConvertOptions, ConvertResult
 from stsr.engine.rates import target_rate
 from stsr.errors import Cancelled, InputError, StsrError
+from stsr.io.encode import EncoderInput
 from stsr.io.video import AtomicOutput, probe
 from stsr.schedules import SCHEDULES
 
@@ -188,6 +189,8 @@ class PlannedFile:
     folder: Path
     #: chunks already finished in ``folder`` by an earlier run of the same plan (not rendered again)
     finished: list[Chunk]
+    #: the final encoder's input conversion: workers store its frames, the join feeds them on unchanged
+    encoder: EncoderInput | None = None
 
     @property
     def to_render(self) -> list[Chunk]:
@@ -198,7 +201,7 @@ class PlannedFile:
         plan = self.plan
         return ChunkJob(str(self.source), plan.scan.height, plan.rate, plan.schedule, plan.origin, self.plan_id,
                         chunk, plan.entries_for(chunk), len(plan.scan.entries), str(self.folder), plan.scan.deep,
-                        plan.scan.even, crash_chunk)
+                        plan.scan.even, crash_chunk, self.encoder)
 
 
 @dataclass(frozen=True)
@@ -233,11 +236,15 @@ def plan_file(checked: CheckedFile, cluster: ClusterOptions, folder: Path | None
     options = checked.options
     scan = scan_source(checked.source, options.height, options.scene_detect, deep=checked.output.deep, even=False)
     plan = plan_chunks(scan, checked.rate, options.schedule, cluster.chunk_frames, cluster.prefer_cuts)
-    plan_id = plan.identity(f"{options.backend}|{sorted(options.backend_options.items())}|{options.device}")
+    encoder = EncoderInput(checked.output.settings, checked.output.info.color, plan.scan.frame_width,
+                           plan.scan.frame_height)
+    plan_id = plan.identity(f"{options.backend}|{sorted(options.backend_options.items())}|{options.device}|"
+                            f"{checked.output.settings.describe()}|{encoder.matrix}|{encoder.range}")
     folder = folder or cluster.chunk_dir or default_chunk_dir(checked.target)
     folder.mkdir(parents=True, exist_ok=True)
     finished = [chunk for chunk in plan.chunks if check_record(plan, plan_id, folder, chunk)]
-    return PlannedFile(checked.source, checked.target, options, checked.output, plan, plan_id, folder, finished)
+    return PlannedFile(checked.source, checked.target, options, checked.output, plan, plan_id, folder, finished,
+                       encoder)
 
 
 def remove_chunk(folder: Path, number: int) -> None:

@@ -1,7 +1,8 @@
 """Join: check every chunk against the plan, encode the final file once, copy the source's streams once.
 
 The final encode is a single :class:`~stsr.io.video.VideoWriter` fed the chunks'
-lossless 16-bit RGB frames at the plan's exact times, with ``copy_from=source``: the
+frames (already in the encoder's format, made by the same :class:`~stsr.io.encode.EncoderInput`
+a single run uses) at the plan's exact times, with ``copy_from=source``: the
 same writer, encode settings, colour description and stream copying as a
 single-process ``stsr convert`` (:func:`output_settings` makes the same choices as
 :func:`stsr.engine.convert` before any work), so the two files differ only if the
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import av
+
 from stsr.engine.chunks import Chunk, ChunkPlan
 from stsr.engine.convert import ConvertOptions
 from stsr.io.probe import hdr_metadata
 from stsr.io.video import EncodeSettings, VideoInfo, VideoWriter, check_copies, choose_settings, processing_size
 
-from .render import ChunkError, chunk_path, load_record, read_chunk
+from .render import CHUNK_PIXELS, ChunkError, chunk_path, load_record, read_chunk
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,25 @@ def join_chunks(plan: ChunkPlan, plan_id: str, folder: Path, temporary: Path, ta
                 raise ChunkError(f"chunk {chunk.number}: no finished record for this plan", chunk.number)
             digest = hashlib.sha256()
             count = 0
-            for stamp, rgb in read_chunk(chunk_path(folder, chunk.number)):
+            pixels = str(record.get("pixels", CHUNK_PIXELS))
+            for stamp, stored in read_chunk(chunk_path(folder, chunk.number), pixels):
                 index = chunk.first + count
                 if index >= chunk.stop:
                     raise ChunkError(f"chunk {chunk.number}: more than its {chunk.count} frames", chunk.number)
                 if abs(stamp - Fraction(index) / plan.rate) > half_frame:
                     raise ChunkError(f"chunk {chunk.number}: frame at {float(stamp):.4f} s where output {index} "
                                      f"({float(Fraction(index) / plan.rate):.4f} s) was due", chunk.number)
-                if (rgb.shape[1], rgb.shape[0]) != (plan.scan.frame_width, plan.scan.frame_height):
-                    raise ChunkError(f"chunk {chunk.number}: frame size {rgb.shape[1]}x{rgb.shape[0]}", chunk.number)
-                digest.update(rgb.tobytes())
-                writer.write(rgb, plan.time_of(index))
+                # the encoder's own frame as a single run builds it (EncoderInput), or the float RGB it starts from
+                frame = av.VideoFrame.from_ndarray(stored, format=pixels) if pixels != CHUNK_PIXELS else None
+                width, height = (frame.width, frame.height) if frame is not None else (stored.shape[1],
+                                                                                        stored.shape[0])
+                if (width, height) != (plan.scan.frame_width, plan.scan.frame_height):
+                    raise ChunkError(f"chunk {chunk.number}: frame size {width}x{height}", chunk.number)
+                digest.update(stored.tobytes())
+                if frame is not None:
+                    writer.write_frame(frame, plan.time_of(index))
+                else:
+                    writer.write(stored, plan.time_of(index))
                 count += 1
                 written += 1
                 if on_frame is not None:

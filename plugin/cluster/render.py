@@ -6,9 +6,14 @@ keyframe by *counting* frames, each decoded frame checked against the plan's tim
 feeds the resampler from the chunk's first source frame with the plan's cut flags,
 and keeps exactly the chunk's output frames.
 
-Chunk files are FFV1 (``bgr0``, lossless for 8-bit RGB) in Matroska, written under
-a temporary name in the shared folder and renamed when complete, next to a small
-JSON record (frames, SHA-256 of the RGB bytes). A worker that dies leaves only a
+Chunk files hold exactly the frames the final encoder is fed: each output goes
+through the encoder's own conversion (:class:`stsr.io.encode.EncoderInput`, the one
+``VideoWriter`` uses in a single-process run) and the result (e.g. ``yuv420p``) is
+stored losslessly as FFV1 in Matroska; the join hands those frames to the encoder as
+they are. For a pixel format FFV1 cannot hold, the float32 RGB itself is stored (its
+bits split in two 16-bit halves). Files are written under a temporary name in the
+shared folder and renamed when complete, next to a small JSON record (frames, SHA-256
+of the stored pixels). A worker that dies leaves only a
 temporary file; a retried chunk renames its own, identical, file into place, so
 no frame is ever duplicated.
 """
@@ -16,6 +21,7 @@ no frame is ever duplicated.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -37,12 +43,26 @@ from stsr.engine.frames import resample_frames
 from stsr.errors import StsrError
 from stsr.interpolators import Interpolator
 from stsr.io.color import channels_last_array
+from stsr.io.encode import EncoderInput
 from stsr.io.video import DecodedFrame, decode
 
-#: the chunk file's pixel format. The final encoder is fed float32 RGB, which FFV1 cannot hold here; each frame
-#: is stored as the two 16-bit halves of its float32 bits (upper half above, lower half below, one picture of
-#: twice the height) in FFV1's lossless 16-bit RGB, so the join reads back the very same floats
+#: the fallback chunk pixel format, for an encoder format FFV1 cannot hold: each frame's float32 RGB stored as
+#: the two 16-bit halves of its bits (upper half above, lower half below, one picture of twice the height) in
+#: FFV1's lossless 16-bit RGB, so the join reads back the very same floats
 CHUNK_PIXELS = "gbrp16le"
+
+
+@functools.cache
+def stores_encoder_frames(pix_fmt: str) -> bool:
+    """True when FFV1 holds ``pix_fmt`` losslessly and PyAV passes it through numpy unchanged (tried once)."""
+    try:
+        if pix_fmt not in {fmt.name for fmt in av.codec.Codec("ffv1", "w").video_formats or ()}:
+            return False
+        frame = av.VideoFrame(16, 8, pix_fmt)
+        planes = frame.to_ndarray()
+        return bool(np.array_equal(av.VideoFrame.from_ndarray(planes, format=pix_fmt).to_ndarray(), planes))
+    except (ValueError, TypeError, av.error.FFmpegError):
+        return False
 
 
 def encoder_input(image: Any) -> np.ndarray:
@@ -94,6 +114,8 @@ class ChunkJob:
     even: bool = False
     #: tests only: the first render of this chunk number kills its worker process (os._exit) once
     crash_chunk: int | None = None
+    #: the final encoder's input conversion (its frames are what the chunk stores); None: float32 RGB
+    encoder: EncoderInput | None = None
 
 
 @dataclass(frozen=True)
@@ -169,24 +191,44 @@ def _count(frames: Iterator[DecodedFrame], entries: Sequence[SourceEntry], skip_
         raise _SeekMissed
 
 
-class ChunkWriter:
-    """Float32 RGB frames, losslessly, into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index)."""
+def chunk_pixels(encoder: EncoderInput | None) -> str:
+    """What a chunk file stores: the encoder's pixel format when FFV1 holds it, else float bits."""
+    if encoder is not None and stores_encoder_frames(encoder.settings.pix_fmt):
+        return encoder.settings.pix_fmt
+    return CHUNK_PIXELS
 
-    def __init__(self, path: Path, rate: Fraction, width: int, height: int) -> None:
+
+class ChunkWriter:
+    """Frames, losslessly, into FFV1/Matroska; frame ``j`` at time ``j / rate`` (output index).
+
+    ``encoder`` given and its format storable: each RGB frame is converted as the final encoder
+    would be fed it and that frame is stored; otherwise the float32 RGB itself (split bits)."""
+
+    def __init__(self, path: Path, rate: Fraction, width: int, height: int,
+                 encoder: EncoderInput | None = None) -> None:
         self.path = path
+        self.pixels = chunk_pixels(encoder)
+        self._encoder = encoder if self.pixels != CHUNK_PIXELS else None
         self._container = av.open(str(path), mode="w", format="matroska")
         self._stream = self._container.add_stream("ffv1", rate=rate)
-        self._stream.width, self._stream.height = width, 2 * height
-        self._stream.pix_fmt = CHUNK_PIXELS
+        self._stream.width, self._stream.height = width, height if self._encoder is not None else 2 * height
+        self._stream.pix_fmt = self.pixels
         self._stream.codec_context.time_base = 1 / rate
         self._stream.time_base = 1 / rate
 
-    def write(self, rgb: np.ndarray, index: int) -> None:
-        halves = split_float_bits(rgb)
-        frame = av.VideoFrame.from_ndarray(halves, format="rgb48le").reformat(format=CHUNK_PIXELS)
+    def write(self, rgb: np.ndarray, index: int) -> bytes:
+        """Store one output frame; the stored pixels' bytes (what the record's checksum covers)."""
+        if self._encoder is not None:
+            planes = self._encoder.frame(rgb).to_ndarray()
+            frame = av.VideoFrame.from_ndarray(planes, format=self.pixels)
+            stored = planes.tobytes()
+        else:
+            frame = av.VideoFrame.from_ndarray(split_float_bits(rgb), format="rgb48le").reformat(format=CHUNK_PIXELS)
+            stored = np.ascontiguousarray(rgb, dtype=np.float32).tobytes()
         frame.pts = index
         frame.time_base = self._stream.codec_context.time_base
         self._container.mux(self._stream.encode(frame))
+        return stored
 
     def close(self) -> None:
         self._container.mux(self._stream.encode(None))
@@ -197,14 +239,20 @@ class ChunkWriter:
             self._container.close()
 
 
-def read_chunk(path: Path) -> Iterator[tuple[Fraction, np.ndarray]]:
-    """A chunk file's frames: (time in seconds as stored, float32 RGB (H, W, 3))."""
+def read_chunk(path: Path, pixels: str = CHUNK_PIXELS) -> Iterator[tuple[Fraction, np.ndarray]]:
+    """A chunk file's frames: (time in seconds as stored, pixels). ``pixels`` as written: an encoder's format
+    gives its planes as :meth:`av.VideoFrame.to_ndarray` has them; :data:`CHUNK_PIXELS` float32 RGB (H, W, 3)."""
     try:
         with av.open(str(path), mode="r") as container:
             stream = container.streams.video[0]
             for frame in container.decode(stream):
                 stamp = Fraction(frame.pts) * frame.time_base if frame.pts is not None else Fraction(-1)
-                yield stamp, join_float_bits(frame.to_ndarray(format="rgb48le"))
+                if frame.format.name != pixels:
+                    raise ChunkError(f"{path}: frames in {frame.format.name}, expected {pixels}")
+                if pixels == CHUNK_PIXELS:
+                    yield stamp, join_float_bits(frame.to_ndarray(format="rgb48le"))
+                else:
+                    yield stamp, frame.to_ndarray()
     except av.error.FFmpegError as error:
         raise ChunkError(f"{path}: unreadable chunk ({error})") from None
 
@@ -234,9 +282,8 @@ def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
                 raise ChunkError(f"chunk {chunk.number}: output {output.index} where {expected} was due")
             rgb = encoder_input(output.image)  # what a single run hands its encoder
             if writer is None:
-                writer = ChunkWriter(temporary, job.rate, rgb.shape[1], rgb.shape[0])
-            writer.write(rgb, output.index)
-            digest.update(rgb.tobytes())
+                writer = ChunkWriter(temporary, job.rate, rgb.shape[1], rgb.shape[0], job.encoder)
+            digest.update(writer.write(rgb, output.index))
             written += 1
             if job.crash_chunk == chunk.number:
                 _crash_once(folder, chunk.number)
@@ -256,7 +303,8 @@ def render_chunk(job: ChunkJob, interpolator: Interpolator) -> ChunkResult:
         outputs.close()
     result = ChunkResult(chunk.number, written, digest.hexdigest(), time.monotonic() - started, worker,
                          str(chunk_path(folder, chunk.number)))
-    record = {**asdict(result), "plan": job.plan_id, "first": chunk.first, "stop": chunk.stop}
+    record = {**asdict(result), "plan": job.plan_id, "first": chunk.first, "stop": chunk.stop,
+              "pixels": chunk_pixels(job.encoder)}
     record_temporary = folder / f".chunk-{chunk.number:05d}.{uuid.uuid4().hex[:8]}.tmp.json"
     record_temporary.write_text(json.dumps(record), encoding="utf-8")
     os.replace(record_temporary, record_path(folder, chunk.number))
