@@ -4,7 +4,8 @@ Threads, each joined before :meth:`WatchService.run` returns:
 
 * the watchdog observer only reports paths (:mod:`.events`);
 * the calling thread runs the intake loop (:mod:`.intake_loop`) and handles signals;
-* one worker converts queued files one at a time (:mod:`.worker`). On a stop, the
+* one worker converts queued files one at a time (:mod:`.worker`); with ``settings.cluster``
+  it is a :mod:`.cluster_worker` instead, which spreads the files' chunks over Ray workers. On a stop, the
   running conversion is cancelled and waited for (``stop_grace``); only a model
   call that never returns is left behind, recorded as interrupted.
 
