@@ -408,6 +408,35 @@ def test_watch_on_the_cluster_converts_files_like_single_process_and_journals_th
     assert log.index("started second.mkv") < log.index("done first.mkv"), log
 
 
+def test_a_watch_worker_that_dies_is_retried_by_ray_without_duplicating_frames(
+        make_clip: Callable[..., Path], flow_workers: list[object], tmp_path: Path) -> None:
+    from stsr.plugin.cluster.coordinator import ClusterOptions
+    from stsr.plugin.cluster.render import load_record
+    from stsr.plugin.watch.journal import ChunkState
+    from stsr.plugin.watch.service import WatchService, WatchSettings
+
+    clip = make_clip("crash.mkv", frames=24)
+    reference = single_process(clip, "cadence")
+    inbox, outbox = watch_folders(tmp_path)
+    (inbox / clip.name).write_bytes(clip.read_bytes())
+    chunk_root = tmp_path / "shared"
+    settings = WatchSettings(inbox, outbox, options("cadence"), settle=WATCH_SETTLE, once=True,
+                             cluster=ClusterOptions(chunk_frames=10, chunk_dir=chunk_root, keep_chunks=True,
+                                                    crash_chunk=1))
+    assert WatchService(settings, actors=flow_workers).run() == 0
+    assert frame_hashes(outbox / "crash.stsr60.mkv") == reference
+    jobs, chunks = journal_rows(outbox)
+    folder = chunk_root / f"job-{jobs['crash.mkv'].id}"  # type: ignore[attr-defined]
+    assert (folder / ".crashed-00001").exists()  # the worker really died once, mid-chunk
+    renders = Counter(line.split()[0] for line in (folder / "renders.log").read_text().splitlines())
+    assert renders["1"] == 2 and all(count == 1 for number, count in renders.items() if number != "1")
+    assert not list(folder.glob("*.tmp.*"))
+    rows = chunks[jobs["crash.mkv"].id]  # type: ignore[attr-defined]
+    assert all(row.state is ChunkState.DONE for row in rows)
+    assert rows[1].attempts == 1  # Ray retried it on the restarted actor: one hand-out by the coordinator
+    assert rows[1].checksum == (load_record(folder, 1) or {}).get("sha256")
+
+
 def test_a_killed_watch_coordinator_restarts_without_rendering_finished_chunks(
         make_clip: Callable[..., Path], ray_session: object, flow_workers: list[object], tmp_path: Path) -> None:
     from stsr.plugin.watch.journal import ChunkState, JobState
