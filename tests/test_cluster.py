@@ -233,13 +233,14 @@ def test_chunks_hold_exactly_the_frames_a_single_run_hands_its_h264_encoder(
 
     clip = make_clip("h264.mp4", frames=24, cut_at=10)
     h264 = ConvertOptions(backend="flow", device="cpu", codec="h264", schedule="cadence")
-    fed: list[list[tuple[Fraction, str]]] = [[], []]
+    fed: list[list[tuple[Fraction, str, int, int, object]]] = [[], []]
     write_frame = VideoWriter.write_frame
 
     def recording(run: int) -> Callable[..., None]:
         def record(self: VideoWriter, frame: av.VideoFrame, time: Fraction) -> None:
-            fed[run].append((time, hashlib.sha256(frame.to_ndarray().tobytes()).hexdigest()))
             write_frame(self, frame, time)
+            fed[run].append((time, hashlib.sha256(frame.to_ndarray().tobytes()).hexdigest(), frame.color_range,
+                             frame.colorspace, frame.pict_type))
         return record
 
     monkeypatch.setattr(VideoWriter, "write_frame", recording(0))
@@ -251,7 +252,7 @@ def test_chunks_hold_exactly_the_frames_a_single_run_hands_its_h264_encoder(
     assert len(fed[0]) == 60 and fed[1] == fed[0]
     stored = [hashlib.sha256(planes.tobytes()).hexdigest() for number in range(len(list(folder.glob("*.mkv"))))
               for _, planes in read_chunk(folder / f"chunk-{number:05d}.mkv", "yuv420p")]
-    assert stored == [digest for _, digest in fed[0]]
+    assert stored == [entry[1] for entry in fed[0]]
     record = load_record(folder, 0)
     assert record is not None and record["pixels"] == "yuv420p"  # the encoder's input, not float RGB
 

@@ -255,12 +255,32 @@ class EncoderInput:
         self.matrix = swscale_colorspace((color or ColorDescription()).conversion_matrix(width, height))
         self.range = 2 if (color or ColorDescription()).full_range else 1
 
+    def _direct(self, width: int, height: int) -> bool:
+        """4:2:0 computed here from the floats (not by swscale)."""
+        return (YUV420_FORMATS.get(self.settings.pix_fmt) is not None and MATRIX_NAMES.get(self.matrix) is not None
+                and not (width % 2 or height % 2))
+
+    def _swscale_tags(self, width: int, height: int) -> bool:
+        """The frame comes out of ``reformat``, which tags it with the matrix (the full-range remap does not)."""
+        return not self._direct(width, height) and not (
+            self.range == 2 and FULL_RANGE_FORMATS.get(self.settings.pix_fmt) is not None
+            and not (width % 2 or height % 2))
+
+    def from_planes(self, planes: np.ndarray) -> av.VideoFrame:
+        """A frame stored as :meth:`frame` made it (its ``to_ndarray()``), rebuilt with the same pixels and tags."""
+        frame = av.VideoFrame.from_ndarray(planes, format=self.settings.pix_fmt)
+        frame.color_range = self.range
+        if self._swscale_tags(frame.width, frame.height):
+            frame.colorspace = self.matrix
+        return frame
+
     def frame(self, rgb: np.ndarray) -> av.VideoFrame:
         """RGB (uint8, uint16 or float32 in [0, 1]) -> a frame in the encoder's pixel format."""
         height, width = rgb.shape[:2]
         bits = YUV420_FORMATS.get(self.settings.pix_fmt)
         matrix = MATRIX_NAMES.get(self.matrix)
-        if bits is not None and matrix is not None and not (width % 2 or height % 2):
+        if self._direct(width, height):
+            assert bits is not None and matrix is not None
             # 4:2:0 straight from floats: rounded once, no swscale bias, 4x cheaper than its exact path
             if rgb.dtype != np.float32:
                 rgb = rgb.astype(np.float32) * np.float32(1 / (65535 if rgb.dtype == np.uint16 else 255))

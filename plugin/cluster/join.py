@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
-
 from stsr.engine.chunks import Chunk, ChunkPlan
 from stsr.engine.convert import ConvertOptions
 from stsr.io.probe import hdr_metadata
@@ -79,7 +77,7 @@ def join_chunks(plan: ChunkPlan, plan_id: str, folder: Path, temporary: Path, ta
                     raise ChunkError(f"chunk {chunk.number}: frame at {float(stamp):.4f} s where output {index} "
                                      f"({float(Fraction(index) / plan.rate):.4f} s) was due", chunk.number)
                 # the encoder's own frame as a single run builds it (EncoderInput), or the float RGB it starts from
-                frame = av.VideoFrame.from_ndarray(stored, format=pixels) if pixels != CHUNK_PIXELS else None
+                frame = writer.input.from_planes(stored) if pixels != CHUNK_PIXELS else None
                 width, height = (frame.width, frame.height) if frame is not None else (stored.shape[1],
                                                                                         stored.shape[0])
                 if (width, height) != (plan.scan.frame_width, plan.scan.frame_height):
