@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -463,6 +464,9 @@ def test_a_killed_watch_coordinator_restarts_without_rendering_finished_chunks(
     finished = settled_records(folder)
     assert len(finished) < 24, "every chunk finished before the kill; the restart would prove nothing"
 
+    status = run_stsr("watch", "--status", str(outbox))
+    assert status.returncode == 0 and "running      long.mkv" in status.stdout, status.stdout + status.stderr
+    assert re.search(r"chunks \d+/24 done", status.stdout), status.stdout
     second = subprocess.run([*command, "--once"], cwd=REPO, capture_output=True, text=True, timeout=300,
                             check=False)
     assert second.returncode == 0, second.stderr

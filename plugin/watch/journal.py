@@ -380,6 +380,13 @@ class Journal:
                                     (job_id,)).fetchall()
         return [_chunk(row) for row in rows]
 
+    def chunk_progress(self) -> dict[int, tuple[int, int]]:
+        """(chunks done, chunks planned) of every file that has chunk rows."""
+        with self._lock:
+            rows = self._db.execute("SELECT job_id, SUM(state = ?), COUNT(*) FROM chunks GROUP BY job_id",
+                                    (ChunkState.DONE.value,)).fetchall()
+        return {job_id: (int(done), int(total)) for job_id, done, total in rows}
+
     def plan_chunks(self, job_id: int, plan: str, spans: list[tuple[int, int]]) -> list[ChunkRow]:
         """Record a file's chunks (``(first, stop)`` output frames each). Rows of the same plan are kept as
         they are (a restart); rows of another plan (the options changed) are replaced."""

@@ -18,9 +18,12 @@ def _clock(timestamp: float | None) -> str:
     return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
-def status_line(job: Job, max_attempts: int) -> str:
-    """One job: its state, its file, and what happens next."""
+def status_line(job: Job, max_attempts: int, chunks: tuple[int, int] | None = None) -> str:
+    """One job: its state, its file, and what happens next; ``chunks`` (done, planned) on a cluster."""
     attempts = f"attempt {job.attempts}/{max_attempts}"
+    progress = f"chunks {chunks[0]}/{chunks[1]} done; " if chunks is not None else ""
+    if chunks is not None and job.state is JobState.RUNNING:
+        attempts += f", {progress.rstrip('; ')}"
     if job.state is JobState.DONE:
         details = f"-> {display(job.output or '?')}"
         if job.frames is not None:
@@ -36,7 +39,8 @@ def status_line(job: Job, max_attempts: int) -> str:
         return f"running      {display(job.path)}  -> {display(job.output or '?')} ({attempts}, since " \
                f"{_clock(job.started_at)})"
     if job.state is JobState.INTERRUPTED:
-        return f"interrupted  {display(job.path)}  ({job.error or 'stopped'}; starts again when the watcher restarts)"
+        return f"interrupted  {display(job.path)}  ({job.error or 'stopped'}; {progress}starts again when the " \
+               "watcher restarts)"
     return f"queued       {display(job.path)}  (since {_clock(job.queued_at)})"
 
 
@@ -48,6 +52,7 @@ def status_text(outbox: Path, show_done: int = 20) -> str:
     try:
         max_attempts = int(journal.meta("max_attempts", "3") or 3)
         jobs = journal.jobs()
+        chunks = journal.chunk_progress()
         inbox = journal.meta("inbox", "?")
     finally:
         journal.close()
@@ -59,7 +64,7 @@ def status_text(outbox: Path, show_done: int = 20) -> str:
     lines = [f"{display(str(inbox))} -> {display(str(outbox))} ({running})", ", ".join(summary)]
     order = (JobState.RUNNING, JobState.INTERRUPTED, JobState.QUEUED, JobState.FAILED)
     for state in order:
-        lines.extend(status_line(job, max_attempts) for job in jobs if job.state is state)
+        lines.extend(status_line(job, max_attempts, chunks.get(job.id)) for job in jobs if job.state is state)
     done = [job for job in jobs if job.state is JobState.DONE]
     done.sort(key=lambda job: job.finished_at or 0)
     if len(done) > show_done:
