@@ -23,7 +23,7 @@ from stsr.io.video import decode, write_video
 from stsr.plugin.commands.watch import status_text
 from stsr.plugin.watch.intake import Inbox, StabilityTracker, is_temporary_name, parse_patterns
 from stsr.plugin.watch.intake_loop import IntakeLoop
-from stsr.plugin.watch.journal import JOURNAL_NAME, Job, JobState, Journal
+from stsr.plugin.watch.journal import JOURNAL_NAME, ChunkState, Job, JobState, Journal
 from stsr.plugin.watch.naming import NAME_MAX, free_output_path, output_name, temporary_path
 from stsr.plugin.watch.service import LOG_NAME, WatchService, WatchSettings, describe_failure
 
@@ -249,6 +249,29 @@ def test_journal_recovery_rules(tmp_path: Path) -> None:
         "hopeless.mkv": (JobState.FAILED, 3),
     }
     assert journal.next_queued().path == "crashed.mkv"  # the interrupted one keeps its place
+    journal.close()
+
+
+def test_journal_chunk_rules(tmp_path: Path) -> None:
+    """A cluster's chunk rows: same plan kept across restarts, another plan replaces them, running -> queued."""
+    journal = Journal(tmp_path / JOURNAL_NAME)
+    job = journal.add("episode.mkv", 1, 1, "a")
+    journal.start(job.id)
+    spans = [(0, 10), (10, 20), (20, 25)]
+    rows = journal.plan_chunks(job.id, "plan-1", spans)
+    assert [(row.number, row.first, row.stop, row.state, row.attempts) for row in rows] == [
+        (0, 0, 10, ChunkState.QUEUED, 0), (1, 10, 20, ChunkState.QUEUED, 0), (2, 20, 25, ChunkState.QUEUED, 0)]
+    for number in (0, 1):
+        journal.chunk_started(job.id, number)
+    journal.chunk_done(job.id, 0, "/shared/chunk-00000.mkv", "ab" * 32, "node:1", 1.5)
+    assert journal.chunk_progress() == {job.id: (1, 3)}
+    journal.recover(tmp_path, max_attempts=3)  # the coordinator was killed
+    rows = journal.plan_chunks(job.id, "plan-1", spans)  # the restart plans the same file again
+    assert [(row.state, row.attempts) for row in rows] == [
+        (ChunkState.DONE, 1), (ChunkState.QUEUED, 1), (ChunkState.QUEUED, 0)]
+    assert rows[0].checksum == "ab" * 32 and rows[0].output == "/shared/chunk-00000.mkv"
+    rows = journal.plan_chunks(job.id, "plan-2", spans[:2])  # other options: another plan
+    assert [(row.plan, row.state, row.attempts) for row in rows] == [("plan-2", ChunkState.QUEUED, 0)] * 2
     journal.close()
 
 
