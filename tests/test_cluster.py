@@ -347,8 +347,9 @@ def test_without_ray_the_workers_option_converts_in_process(make_clip: Callable[
 
 
 def test_the_cli_never_loads_ray_without_the_cluster_options() -> None:
-    code = ("import sys; from stsr.plugin import cli; cli.build_parser('convert'); import stsr.engine.chunks, "
-            "stsr.plugin.cluster.coordinator; print('ray' in sys.modules)")
+    code = ("import sys; from stsr.plugin import cli; cli.build_parser('convert'); cli.build_parser('watch'); "
+            "import stsr.engine.chunks, stsr.plugin.cluster.coordinator, stsr.plugin.watch.service, "
+            "stsr.plugin.watch.cluster_worker; print('ray' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.stdout.strip() == "False", result.stderr
 

@@ -221,11 +221,18 @@ class WatchService:
                                            self._wake, self._recheck, lambda: self._stop_reason, settings.cluster,
                                            self._actors)
             self.worker = cluster_worker
+            handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
             try:
                 description = cluster_worker.connect()
             except BaseException:
                 cluster_worker.close()
                 raise
+            finally:
+                # ray.init installs its own SIGTERM handler (it kills the process at once): put ours back
+                if threading.current_thread() is threading.main_thread():
+                    for number, handler in handlers.items():
+                        if handler is not None:
+                            signal.signal(number, handler)
         else:
             if self._interpolator is None:
                 self._interpolator = make_interpolator(options.backend, options.device, options.backend_options)
