@@ -67,12 +67,23 @@ class SourceFrame(Generic[F]):
     cut_before: bool = False
 
 
+class SpanRenderer(Protocol[F]):  # type: ignore[misc]
+    """Renders the output frames between a node and the next one (absolute times in seconds)."""
+
+    def frames_at(self, times: Sequence[Fraction]) -> list[F]: ...
+
+
 @dataclass(frozen=True)
 class Node(Generic[F]):
-    """A frame on the resampled timeline (a source frame or a midpoint)."""
+    """A frame on the resampled timeline (a source frame or a midpoint).
+
+    ``span``: when set, the outputs from this node's time up to the next node's are
+    rendered by it (per-region times, see ``regional``) instead of ``VFI(this, next, t)``.
+    """
 
     time: Fraction
     image: F
+    span: SpanRenderer[F] | None = None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,11 @@ class UniformUpsampler(Generic[F]):
         indices = self._indices_before(node.time)
         if not indices:
             return []
+        if previous.span is not None:
+            rendered = previous.span.frames_at([self.time_of(j) for j in indices])
+            self._next_index = indices.stop
+            return [OutputFrame(j, self.time_of(j), image, "interpolated")
+                    for j, image in zip(indices, rendered, strict=True)]
         span = node.time - previous.time
         steps = [(self.time_of(j) - previous.time) / span for j in indices]
         # Times before the previous node (right after a cut) clamp to it.
