@@ -77,8 +77,8 @@ def layer_coverage(scene: Scene, layer: int, characters: Sequence[float]) -> np.
            characters[scene.characters[layer].anchor] if getattr(scene.characters[layer], "anchor", None) is not None
            else None)
     cached = _COVERAGE.get(key)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] is scene:  # the scene itself is kept: its id is never reused meanwhile
+        return cached[1]
     character = scene.characters[layer]
     height, width = scene.height, scene.width
     if isinstance(character, Glow):
@@ -98,11 +98,11 @@ def layer_coverage(scene: Scene, layer: int, characters: Sequence[float]) -> np.
             covered |= (canvas != fill).any(axis=2)
     if len(_COVERAGE) > 20000:
         _COVERAGE.clear()
-    _COVERAGE[key] = covered
+    _COVERAGE[key] = (scene, covered)
     return covered
 
 
-_COVERAGE: dict[tuple, np.ndarray] = {}
+_COVERAGE: dict[tuple, tuple[Scene, np.ndarray]] = {}
 
 
 def layer_masks(scene: Scene, poses: Sequence[Sequence[float]]) -> list[np.ndarray]:
