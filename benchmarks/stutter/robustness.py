@@ -226,12 +226,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")
             print(f"{number:3d} {scene.width}x{scene.height} [{layers}]{pan}: " + " | ".join(cells), flush=True)
     print()
+    baseline = np.array(results["pairs"])[:, 0] if "pairs" in results else None
     for name, values in results.items():
         array = np.array(values)
         print(f"{name:8s} {len(array)} scenes: worst-layer SI median {np.median(array[:, 0]):.3f}, "
               f"mean {array[:, 0].mean():.3f}, max {array[:, 0].max():.3f}; SI <= 0.05 in "
               f"{(array[:, 0] <= 0.05).mean():.0%}, <= 0.10 in {(array[:, 0] <= 0.10).mean():.0%}; "
-              f"|lag| mean {array[:, 1].mean():.2f}, max {array[:, 1].max():.2f}")
+              f"|lag| mean {array[:, 1].mean():.2f}, max {array[:, 1].max():.2f}"
+              + ("" if baseline is None or name == "pairs" else
+                 f"; worse than pairs by > 0.02 in {int((array[:, 0] > baseline + 0.02).sum())}"))
     return 0
 
 
