@@ -1,89 +1,99 @@
-"""``regional``: every region of the picture on its own drawings' time, with per-pixel time maps.
+"""``regional``: every region of the picture on its own drawings' time, through per-pixel time maps.
 
-Why: ``cadence`` mixes whole source frames, so a node can put at most as many layers on
-time as its mix has frames; three layers on three rhythms, a mouth on threes out of step
-with its head, or a shaking camera under twos lose drawings. A time map does it per
-pixel in one pass.
+Why: a mix of whole frames (``cadence``) cannot put three layers on their poses at once,
+and loses drawings that are out of step with the frames it mixes (a mouth on threes
+inside a head on threes); a pair midpoint (``pairs``) merges drawings on threes and
+shifts ones. A time map renders each pixel at its own ``t`` in one pass, so each region
+can follow its own drawings.
 
-How: the region change meter (:mod:`~stsr.schedules.change`) finds, per region of a small
-grid, the frames where it gets a drawing. Keypoints are the frames where any region
-does. For the outputs between two keypoints, a region with drawings ``d0 <= tau < d1`` is
-on time in a pass ``VFI(X, Y, map)`` when ``X`` shows ``d0``, ``Y`` shows ``d1`` and its
-map value is ``(tau - d0) / (d1 - d0)`` (:mod:`~stsr.schedules.region_timing`). Regions
-whose frame windows meet share one pass; when they do not (ones beside threes), each
-group gets its own pass and the passes are composited by smoothed region masks. A
-region holding two layers (a mouth on a head) keeps both on time: its pass must fit the
-base layer's window too, and its time is its own layer's. Each pass is prepared once
-and asked for every output time until the next keypoint (and reused across keypoints
-while its pair fits). A new drawing lands at its own time as itself (``s = 0`` there
-shows ``X``, which holds that drawing); content on ones pairs consecutive frames, so it
-keeps its original frames at their times; shots are separate (never across a cut).
+How (the arithmetic is in :mod:`~stsr.schedules.timemaps`, on numbers): the change meter
+of :mod:`~stsr.schedules.change` says, per region of a grid, on which frames drawings
+were made. An output at ``tau`` (in source frames) is rendered from ``A``, the latest
+keypoint at or before ``tau`` (a frame where some region gets a drawing), which shows
+every region at its latest drawing ``p_r``; and from a frame ``B`` that shows every
+region at its next drawing ``n_r``, with the map ``(tau - p_r) / (n_r - p_r)``. At a
+drawing's own time its regions have ``t = 0``: the drawing itself, never lost. Content
+on ones gets ``B = A + 1`` and ``t = 0`` at its frames: the original frames. When no
+single ``B`` shows every region at its next drawing, the fewest groups that each share
+one are rendered one pass each and composited by smoothed group masks. All outputs
+between two keypoints reuse the same prepared pairs. Regions with no drawing near
+(still, or flat inside a moving layer) take their neighbours' time, so maps are smooth
+where regions meet; a cut ends the shot (never interpolated across).
 
 Needs a backend with ``supports_time_maps``; others are refused in one line (use
-``cadence`` there).
+``cadence`` or ``pairs`` with them).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-import cv2
 import numpy as np
 
-from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
+from ..errors import InputError
+from .base import Context, OutputFrame, OutputSchedule, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
-from .frame_ops import as_map, composite, frame_size, grid_to_frame
-from .region_timing import RegionTiming, combined_timing, group_regions, region_time, region_timing
-
-#: the one-line refusal for backends without per-pixel time maps
-NEEDS_TIME_MAPS = "schedule 'regional' needs a backend with per-pixel time maps (supports_time_maps); use 'cadence'"
+from .composite import composite, grid_to_picture
+from .timemaps import (
+    Group,
+    Rhythm,
+    fill_free,
+    group_regions,
+    partner_intervals,
+    pass_times,
+    region_times,
+    rhythm_at,
+    smooth_grid,
+)
 
 
 class _RegionalContext:
-    """``RegionalNodes.context_frames`` from the settings it depends on (see the class docstring)."""
+    """``RegionalFrames.context_frames`` from the settings it depends on (class or instance)."""
 
     def __get__(self, instance: object, owner: type) -> Context:
-        settings = owner if instance is None else instance
-        hold, ahead = settings.max_hold, settings.lookahead  # type: ignore[attr-defined]
-        before, after = settings.context_before, settings.context_after  # type: ignore[attr-defined]
-        return Context(2 * hold + before + 3, hold + 1 + ahead + after)
+        s = owner if instance is None else instance
+        # An output at frame n reads drawings back to n - 2 * max_hold + 1 (its keypoint is at most
+        # max_hold back, that keypoint's previous drawing max_hold - 1 more); each is judged among
+        # context_before earlier changes, and a run's first frame has none.
+        before = 2 * s.max_hold + s.context_before + 1  # type: ignore[attr-defined]
+        return Context(before, s.lookahead + s.context_after)  # type: ignore[attr-defined]
 
 
-class RegionalNodes(NodeProducer[Any]):
-    """A node per keypoint whose span renders every region at its own time (one pass per region group).
+class RegionalFrames(OutputSchedule[Any]):
+    """Output frames with every region on its own drawings' time (see the module docstring).
 
-    ``context_frames``: a plan for keypoint ``k`` reads drawings from ``k - max_hold - 1``
-    to ``k + lookahead``, each judged among ``context_before`` earlier changes, and the
-    keypoint before ``k`` is at most ``max_hold + 1`` frames back: ``before = 2 * max_hold +
-    context_before + 3`` (19). The next keypoint is at most ``max_hold + 1`` on and planned
-    ``lookahead + context_after`` frames after it: ``after = max_hold + 1 + lookahead +
-    context_after`` (17).
+    ``lookahead``: frames read ahead of an output's frame for the next drawings (a hold up
+    to ``max_hold`` and a restart ramp must fit). A gap longer than ``max_hold`` between a
+    region's drawings is a still layer that starts moving: it holds, then covers the gap
+    in its last ``restart`` frames. Groups under ``min_group`` regions (an edge, noise) do
+    not get a pass of their own: they ride along with the largest group, as close to their
+    time as its partner frame allows.
     """
 
+    lookahead = 10
     max_hold = 6
-    #: frames read past a keypoint to know each region's next drawings (>= max_hold + 1)
-    lookahead = 8
+    restart = 2
     context_before = 4
     context_after = 2
-    #: a set of regions with one timing smaller than this share of the moving ones gets no pass of its own
-    sizeable_share = 0.02
-    #: smoothing (in regions) of maps and masks where regions of different times meet
+    min_group = 3
+    #: Gaussian sigma (in regions) of maps and group masks
     smoothing = 0.7
     context_frames = _RegionalContext()
 
-    def __init__(self, interpolator: PairPreparer[Any], meter: RegionChangeMeter | None = None) -> None:
-        super().__init__(interpolator)
+    def __init__(self, interpolator: PairPreparer[Any], rate: Fraction, start: Fraction, first_index: int = 0,
+                 meter: RegionChangeMeter | None = None) -> None:
         if not getattr(interpolator, "supports_time_maps", False):
-            raise ValueError(NEEDS_TIME_MAPS)
+            name = getattr(interpolator, "name", type(interpolator).__name__)
+            raise InputError(f"the regional schedule needs per-pixel time maps, which backend {name!r} does not take;"
+                             " use --schedule cadence or pairs with it")
+        super().__init__(interpolator, rate, start, first_index)
         self.meter = meter or RegionChangeMeter()
-        self._prepared: OrderedDict[tuple[int, int, int], Any] = OrderedDict()
         self._shot = 0
         self._reset()
 
-    # -- streaming -------------------------------------------------------------------------
+    # -- streaming ---------------------------------------------------------------------------
 
     def _reset(self) -> None:
         self._frames: dict[int, SourceFrame[Any]] = {}
@@ -91,282 +101,199 @@ class RegionalNodes(NodeProducer[Any]):
         self._events: dict[int, np.ndarray] = {}
         self._previous_thumbnail: np.ndarray | None = None
         self._grid: tuple[int, int] | None = None
-        self._covered = (1.0, 1.0)
         self._count = 0
-        self._next_decision = 0
-        self._keypoint: int | None = None
-        #: the latest frame with a drawing (not a still-picture keypoint)
-        self._drawn = 0
+        self._classified = -1
+        self._cursor = 0
         self._min_support = 1
-        self._prepared.clear()
+        self._prepared: dict[tuple[int, int, int], Any] = {}
         self._shot += 1
 
-    def push(self, frame: SourceFrame[Any]) -> list[Node[Any]]:
+    def push(self, frame: SourceFrame[Any]) -> list[OutputFrame[Any]]:
         index = self._count
         self._count += 1
         self._frames[index] = frame
         thumbnail = self.meter.thumbnail(frame.image)
         if thumbnail.ndim > 1:
             block = self.meter.block
-            rows, cols = max(1, thumbnail.shape[0] // block), max(1, thumbnail.shape[1] // block)
-            self._grid = (rows, cols)
-            self._covered = (min(1.0, rows * block / thumbnail.shape[0]), min(1.0, cols * block / thumbnail.shape[1]))
-        if self._previous_thumbnail is not None:
+            self._grid = (max(1, thumbnail.shape[0] // block), max(1, thumbnail.shape[1] // block))
+        if self._previous_thumbnail is None:
+            # The shot's first frame is a drawing of every region.
+            self._events[0] = np.ones(self.meter.difference(thumbnail, thumbnail).size, bool)
+            self._classified = 0
+        else:
             self._differences[index] = self.meter.difference(self._previous_thumbnail, thumbnail)
             self._min_support = max(1, self._differences[index].size // 256)
         self._previous_thumbnail = thumbnail
         self._classify_until(index - self.context_after)
-        return self._decide_until(index - self.lookahead - self.context_after, final=False)
+        return self._emit(final=False)
 
-    def end_shot(self) -> list[Node[Any]]:
+    def end_shot(self, next_shot_start: Fraction) -> list[OutputFrame[Any]]:
+        if not self._frames:
+            return []
         self._classify_until(self._count - 1)
-        nodes = self._decide_until(self._count - 1, final=True)
-        last = self._count - 1
-        if self._keypoint is not None:
-            key = self._keypoint
-            if last > key:
-                nodes.append(self._node(key, last))
-                nodes.append(Node(self._frames[last].time, self._frames[last].image))
-            else:
-                nodes.append(Node(self._frames[key].time, self._frames[key].image))
+        outputs = self._emit(final=True)
+        last = self._frames[self._count - 1]
+        while self.time_of(self.next_index) < next_shot_start:
+            outputs.append(OutputFrame(self.next_index, self.time_of(self.next_index), last.image, "held"))
+            self.next_index += 1
         self._reset()
-        return nodes
+        return outputs
 
     def _classify_until(self, last: int) -> None:
+        """Turn changes into drawings up to frame ``last``, each judged among its neighbours."""
         numbers = self._grid is None
-        for index in range(max(1, max(self._events, default=0) + 1), last + 1):
+        for index in range(max(1, self._classified + 1), last + 1):
             window = [self._differences[k] for k in range(index - self.context_before, index + self.context_after + 1)
                       if k in self._differences]
             self._events[index] = self.meter.drawings(self._differences[index], np.stack(window), numbers)
+            self._classified = index
 
-    def _decide_until(self, last: int, final: bool) -> list[Node[Any]]:
-        nodes: list[Node[Any]] = []
-        while self._next_decision <= last:
-            index = self._next_decision
-            self._next_decision += 1
-            if not self._is_keypoint(index):
+    # -- which outputs are ready, and from which keypoint --------------------------------------
+
+    def _emit(self, final: bool) -> list[OutputFrame[Any]]:
+        outputs: list[OutputFrame[Any]] = []
+        first_time = self._frames[min(self._frames)].time if self._cursor == 0 else None
+        batch: list[tuple[int, Fraction, int]] = []
+        while True:
+            time = self.time_of(self.next_index)
+            if first_time is not None and time < first_time:
+                outputs.append(OutputFrame(self.next_index, time, self._frames[0].image, "held"))
+                self.next_index += 1
                 continue
-            if self._keypoint is not None:
-                nodes.append(self._node(self._keypoint, index))
-            self._keypoint = index
-            self._forget_before(index - self.max_hold - 1)
-        return nodes
+            while self._cursor + 1 < self._count and self._frames[self._cursor + 1].time <= time:
+                self._cursor += 1
+            n = self._cursor
+            if n + 1 >= self._count or (not final and n + self.lookahead > self._classified):
+                break
+            start, stop = self._frames[n].time, self._frames[n + 1].time
+            batch.append((self.next_index, n + (time - start) / (stop - start), n))
+            self.next_index += 1
+        outputs += self._render(batch)
+        self._forget_before(self._cursor)
+        return outputs
 
-    def _is_keypoint(self, index: int) -> bool:
-        if index == 0:
-            return True
-        changed = self._events.get(index)
-        if changed is not None and int(changed.sum()) >= self._min_support:
-            self._drawn = index
-            return True
-        # A still picture: a node per frame after max_hold keeps what a plan reads bounded
-        # (and, unlike one every max_hold + 1 frames, the same wherever a run started).
-        return index - self._drawn > self.max_hold
-
-    def _forget_before(self, first: int) -> None:
-        for old in [k for k in self._frames if k < first]:
+    def _forget_before(self, cursor: int) -> None:
+        for old in [k for k in self._frames if k < cursor - self.max_hold - 1]:
             del self._frames[old]
-        history = first - self.context_before - 1
-        for store in (self._events, self._differences):
-            for old in [k for k in store if k < history]:
-                del store[old]
+        history = cursor - 2 * self.max_hold - 2
+        for records in (self._events, self._differences):
+            for old in [k for k in records if k < history]:
+                del records[old]
 
-    # -- planning ---------------------------------------------------------------------------
+    def anchor_of(self, n: int) -> int:
+        """The keypoint outputs in ``[n, n + 1)`` come from: the latest drawing within ``max_hold``, else ``n``.
 
-    def _drawings(self, region_count: int, first: int, horizon: int) -> list[list[int]]:
-        """Per region, its drawings in ``[first, horizon]`` (ascending), after a marker for "older"."""
-        drawings: list[list[int]] = [[first - 1] if first > 0 else [] for _ in range(region_count)]
-        for k in range(first, horizon + 1):
-            changed = np.ones(region_count, bool) if k == 0 else self._events.get(k)
-            if changed is None:
+        A longer still stretch makes every frame its own keypoint, which keeps what an
+        output depends on within a bounded window (``context_frames``).
+        """
+        for k in range(n, max(-1, n - self.max_hold - 1), -1):
+            drawn = self._events.get(k)
+            if k == 0 or (drawn is not None and int(drawn.sum()) >= self._min_support):
+                return k
+        return n
+
+    # -- pictures --------------------------------------------------------------------------------
+
+    def _render(self, batch: list[tuple[int, Fraction, int]]) -> list[OutputFrame[Any]]:
+        outputs: list[OutputFrame[Any]] = []
+        position = 0
+        while position < len(batch):
+            anchor = self.anchor_of(batch[position][2])
+            same = position
+            while same < len(batch) and self.anchor_of(batch[same][2]) == anchor:
+                same += 1
+            outputs += self._render_from(anchor, batch[position:same])
+            position = same
+        return outputs
+
+    def next_keypoint(self, anchor: int) -> int:
+        """The first keypoint after ``anchor`` (see :meth:`anchor_of`)."""
+        for k in range(anchor + 1, anchor + self.max_hold + 1):
+            drawn = self._events.get(k)
+            if drawn is not None and int(drawn.sum()) >= self._min_support:
+                return k
+        return anchor + self.max_hold + 1
+
+    def plan(self, anchor: int) -> tuple[Rhythm, list[Group]]:
+        """The rhythm around ``anchor`` and the groups of moving regions (one pass each)."""
+        horizon = min(anchor + self.lookahead, self._classified)
+        rhythm = rhythm_at(anchor, self.next_keypoint(anchor), self._events, horizon, self.max_hold, self.restart,
+                           self._grid)
+        low, high = partner_intervals(rhythm, horizon)
+        groups = group_regions(low, high, np.flatnonzero(rhythm.active))
+        if len(groups) > 1:
+            minimum = 1 if self._grid is None else self.min_group
+            kept = [g for g in groups if g.regions.size >= minimum] or [max(groups, key=lambda g: g.regions.size)]
+            if len(kept) < len(groups):
+                largest = max(range(len(kept)), key=lambda i: kept[i].regions.size)
+                riders = [g.regions for g in groups if g.regions.size < minimum]
+                kept[largest] = Group(kept[largest].partner, np.concatenate([kept[largest].regions, *riders]))
+            groups = kept
+        return rhythm, groups
+
+    def _render_from(self, anchor: int, batch: Sequence[tuple[int, Fraction, int]]) -> list[OutputFrame[Any]]:
+        rhythm, groups = self.plan(anchor)
+        source = self._frames[anchor].image
+        if not groups:
+            # Nothing moves before the next keypoint: the keypoint's frame is the picture.
+            return [OutputFrame(j, self.time_of(j), source, "node") for j, _, _ in batch]
+        masks = self._group_masks(groups, rhythm.active, source)
+        timesteps: list[list[Any]] = [[] for _ in groups]
+        still: list[bool] = []
+        for _, tau, _ in batch:
+            times = region_times(float(tau), rhythm)
+            per_pass = [pass_times(rhythm, group.partner, times) for group in groups]
+            # Every region that differs between A and B at time 0: the picture is A itself.
+            still.append(all(not values[matters].any() for values, matters in per_pass))
+            for g, (values, matters) in enumerate(per_pass):
+                timesteps[g].append(self._time_map(values, matters, source))
+        rendered: list[list[Any]] = []
+        for g, group in enumerate(groups):
+            wanted = [t for t, is_still in zip(timesteps[g], still, strict=True) if not is_still]
+            images = iter(self._pair(anchor, group.partner).frames_at(wanted) if wanted else [])
+            rendered.append([source if is_still else next(images) for is_still in still])
+        outputs = []
+        for position, (j, _, _) in enumerate(batch):
+            if still[position]:
+                outputs.append(OutputFrame(j, self.time_of(j), source, "node"))
                 continue
-            for region in np.flatnonzero(changed):
-                drawings[region].append(k)
-        return drawings
+            image = composite([rendered[g][position] for g in range(len(groups))], masks)
+            outputs.append(OutputFrame(j, self.time_of(j), image, "interpolated"))
+        return outputs
 
-    def plan(self, key: int) -> dict[int, RegionTiming]:
-        """Each moving region's timing at keypoint ``key`` (the others are still: any pass will do)."""
-        horizon = min(key + self.lookahead, self._count - 1)
-        first = max(0, key - self.max_hold)
-        region_count = next(iter(self._events.values())).size if self._events else 1
-        drawings = self._drawings(region_count, first, horizon)
-        strongest = np.zeros(region_count)
-        for k in range(first + 1, horizon + 1):
-            if k in self._differences:
-                strongest = np.maximum(strongest, self._differences[k])
-        numbers = self._grid is None
-        moving = [r for r in range(region_count)
-                  if any(d > first for d in drawings[r]) and (numbers or strongest[r] >= self.meter.informative)]
-        signatures: dict[tuple[int, ...], int] = {}
-        for region in moving:
-            signatures[tuple(drawings[region])] = signatures.get(tuple(drawings[region]), 0) + 1
-        enough = 1 if numbers else max(3 * self._min_support, round(self.sizeable_share * len(moving)))
-        layers = sorted((s for s, n in signatures.items() if n >= enough), key=lambda s: -signatures[s])
-        timings: dict[int, RegionTiming] = {}
-        for region in moving:
-            own = tuple(drawings[region])
-            timing = region_timing(own, key, horizon, self.max_hold)
-            if signatures[own] < enough:
-                timing = self._as_two_layers(own, layers, key, horizon) or timing
-            timings[region] = timing
-        return timings
+    def _time_map(self, values: np.ndarray, matters: np.ndarray, like: Any) -> Any:
+        """A scalar when every region that matters has the same time (exactly the scalar pass), else a map."""
+        if not matters.any():
+            return Fraction(0)
+        if self._grid is None:
+            return grid_to_picture(values, None, like) if values.size > 1 else Fraction(float(values[0]))
+        filled = smooth_grid(fill_free(values, matters, self._grid), self._grid, self.smoothing)
+        if float(filled.max() - filled.min()) < 1e-6:
+            return Fraction(float(values[matters][0])).limit_denominator(1 << 20)
+        return grid_to_picture(np.clip(filled, 0.0, 1.0), self._grid, like)
 
-    def _as_two_layers(self, own: tuple[int, ...], layers: Sequence[tuple[int, ...]], key: int,
-                       horizon: int) -> RegionTiming | None:
-        """A region whose drawings are a known layer's plus some of its own: both on time, or None."""
-        mine = set(own)
-        for layer in layers:
-            if set(layer) < mine:
-                residual = sorted((mine - set(layer)) | {min(own)})
-                combined = combined_timing(region_timing(residual, key, horizon, self.max_hold),
-                                           region_timing(layer, key, horizon, self.max_hold))
-                if combined is not None:
-                    return combined
-        return None
+    def _group_masks(self, groups: list[Group], moving: np.ndarray, like: Any) -> list[Any]:
+        """Smoothed masks of the groups, summing to 1; still regions go with their nearest group."""
+        if len(groups) == 1:
+            return [None]
+        shares = []
+        for group in groups:
+            member = np.zeros(moving.size, np.float32)
+            member[group.regions] = 1.0
+            shares.append(smooth_grid(fill_free(member, moving, self._grid), self._grid, self.smoothing))
+        total = np.maximum(np.sum(shares, axis=0), 1e-6)
+        return [grid_to_picture(share / total, self._grid, like) for share in shares]
 
-    def _node(self, key: int, stop: int) -> Node[Any]:
-        """The node at keypoint ``key`` with the span that renders outputs up to ``stop``."""
-        timings = self.plan(key)
-        frame = self._frames[key]
-        if not timings:
-            return Node(frame.time, frame.image)
-        numbers = self._grid is None
-        moving_count = len(timings)
-        enough = 1 if numbers else max(3 * self._min_support, round(self.sizeable_share * moving_count))
-        # Regions left out of every group are shown by the nearest group's pass (see _owners).
-        groups, _ = group_regions(timings, enough)
-        region_count = next(iter(self._events.values())).size if self._events else 1
-        owner = self._owners(groups, region_count)
-        parts = []
-        for number, group in enumerate(groups):
-            # The pair follows from the window alone (a restarted run chooses the same); a pair
-            # still fitting the next keypoint's window is then found prepared.
-            x, y = group.pair()
-            prepared = self._prepare(x, y)
-            between = {r: timings[r].between for r in group.regions if timings[r].between is not None}
-            times = {r: (self._frames[d0].time, self._frames[d1].time) for r, (d0, d1) in between.items()}
-            parts.append(_Pass(prepared, self._frames[x].image, self._frames[y].image, times,
-                               owner == number))
-        return Node(frame.time, frame.image, _Span(parts, region_count, self._grid, self._covered, self.smoothing,
-                                                   frame.image))
-
-    def _owners(self, groups: list, region_count: int) -> np.ndarray:
-        """Which group's pass shows each region: its own, else the nearest group's (the largest when alone)."""
-        owner = np.full(region_count, -1, dtype=np.int64)
-        for number, group in enumerate(groups):
-            owner[group.regions] = number
-        if self._grid is None or (owner >= 0).all():
-            owner[owner < 0] = 0
-            return owner
-        rows, cols = self._grid
-        grid = owner.reshape(rows, cols)
-        unknown = (grid < 0).astype(np.uint8)
-        if unknown.all():
-            return np.zeros(region_count, np.int64)
-        # Nearest assigned region for every unassigned one.
-        _, labels = cv2.distanceTransformWithLabels(unknown, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-        seeds = np.zeros(labels.max() + 1, np.int64)
-        seed_positions = np.argwhere(unknown == 0)
-        seeds[labels[unknown == 0]] = grid[seed_positions[:, 0], seed_positions[:, 1]]
-        return np.where(grid >= 0, grid, seeds[labels]).ravel()
-
-    def _prepare(self, x: int, y: int) -> Any:
-        key = (self._shot, x, y)
+    def _pair(self, anchor: int, partner: int) -> Any:
+        """``prepare(A, B)`` once per keypoint and partner: every output until the next keypoint reuses it."""
+        key = (self._shot, anchor, partner)
         prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = self.interpolator.prepare(self._frames[x].image, self._frames[y].image)
+            for old in [k for k in self._prepared if k[1] != anchor]:
+                del self._prepared[old]
+            prepared = self.interpolator.prepare(self._frames[anchor].image, self._frames[partner].image)
             self._prepared[key] = prepared
-            while len(self._prepared) > 4:
-                self._prepared.popitem(last=False)
-        else:
-            self._prepared.move_to_end(key)
         return prepared
 
 
-class _Pass:
-    """One pass of a span: a prepared pair and the regions it is on time for (with their drawings' times)."""
-
-    def __init__(self, prepared: Any, first: Any, second: Any, times: dict[int, tuple[Fraction, Fraction]],
-                 owned: np.ndarray) -> None:
-        self.prepared, self.first, self.second = prepared, first, second
-        self.times = times
-        self.owned = owned
-
-
-class _Span:
-    """Renders outputs from a keypoint to the next: per pass a time map, then the composite."""
-
-    def __init__(self, passes: list[_Pass], region_count: int, grid: tuple[int, int] | None,
-                 covered: tuple[float, float], smoothing: float, like: Any) -> None:
-        self.passes, self.region_count, self.grid, self.covered = passes, region_count, grid, covered
-        self.smoothing = smoothing
-        self.size = frame_size(like)
-        self.like = like
-        self.masks = [self._frame_values(p.owned.astype(np.float32), smooth=len(passes) > 1) for p in passes]
-        if len(passes) > 1:
-            total = sum(self.masks)
-            self.masks = [mask / total for mask in self.masks]
-
-    def _frame_values(self, values: np.ndarray, smooth: bool = True) -> np.ndarray:
-        if self.grid is None or self.size is None:
-            return values
-        grid = values.reshape(self.grid)
-        if smooth and self.smoothing > 0:
-            grid = cv2.GaussianBlur(grid, (0, 0), self.smoothing, borderType=cv2.BORDER_REPLICATE)
-        return grid_to_frame(grid, self.size, self.covered)
-
-    def _map(self, part: _Pass, tau: Fraction) -> Any:
-        """The pass's time map at ``tau``: its regions' own times, filled smoothly elsewhere."""
-        values = np.zeros(self.region_count, np.float32)
-        known = np.zeros(self.region_count, np.float32)
-        exact: dict[int, Fraction] = {}
-        for region, (start, stop) in part.times.items():
-            s = region_time((start, stop), tau)
-            exact[region] = Fraction(s)
-            values[region], known[region] = float(s), 1.0
-        if not exact:
-            return Fraction(0)
-        distinct = set(exact.values())
-        if len(distinct) == 1 and ((self.grid is None and self.region_count == 1) or known.all()):
-            return distinct.pop()
-        if self.grid is None:
-            fill = float(np.mean([float(v) for v in exact.values()]))
-            return np.where(known > 0, values, fill).astype(np.float64)
-        rows, cols = self.grid
-        sigma = max(1.0, 2 * self.smoothing)
-        weight = cv2.GaussianBlur(known.reshape(rows, cols), (0, 0), 3 * sigma, borderType=cv2.BORDER_REPLICATE)
-        spread = cv2.GaussianBlur((values * known).reshape(rows, cols), (0, 0), 3 * sigma,
-                                  borderType=cv2.BORDER_REPLICATE)
-        median = float(np.median([float(v) for v in exact.values()]))
-        filled = np.where(weight > 1e-6, spread / np.maximum(weight, 1e-6), median)
-        grid = np.where(known.reshape(rows, cols) > 0, values.reshape(rows, cols), filled).astype(np.float32)
-        if len(distinct) == 1 and np.allclose(grid, float(next(iter(distinct))), atol=1e-6):
-            return next(iter(distinct))
-        frame_map = np.clip(self._frame_values(grid), 0.0, 1.0)
-        return as_map(frame_map, self.like)
-
-    def frames_at(self, times: Sequence[Fraction]) -> list[Any]:
-        per_pass: list[list[Any]] = []
-        for part in self.passes:
-            maps = [self._map(part, tau) for tau in times]
-            ask = [m for m in maps if not _is_scalar(m) or 0 < m < 1]
-            rendered = iter(part.prepared.frames_at(ask) if ask else [])
-            images = []
-            for m in maps:
-                if _is_scalar(m) and m <= 0:
-                    images.append(part.first)
-                elif _is_scalar(m) and m >= 1:
-                    images.append(part.second)
-                else:
-                    images.append(next(rendered))
-            per_pass.append(images)
-        if len(self.passes) == 1:
-            return per_pass[0]
-        return [composite([images[j] for images in per_pass], self.masks) for j in range(len(times))]
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, (Fraction, float, int))
-
-
-__all__ = ["NEEDS_TIME_MAPS", "RegionalNodes"]
+__all__ = ["RegionalFrames"]
