@@ -38,13 +38,14 @@ def test_a_constant_map_is_the_scalar_in_between(scene) -> None:
 def test_each_layer_moves_by_the_map_over_its_own_pixels(scene) -> None:
     first, second = PoseFrame.source(scene, 4), PoseFrame.source(scene, 7)
     masks = layer_masks(scene, [first.characters, second.characters])
+    assert not masks[0][masks[1]].any()  # far apart: their masks do not meet
     time_map = np.zeros((144, 256), np.float32)
     time_map[masks[1]] = 0.5  # only the second character's pixels move, halfway
     oracle = OracleInterpolator()
     (frame,) = oracle.prepare(first, second).frames_at([time_map])
     assert frame.characters[0] == pytest.approx(first.characters[0])
     assert frame.characters[1] == pytest.approx((first.characters[1] + second.characters[1]) / 2)
-    assert oracle.worst_tear == 0.0
+    assert oracle.worst_tear < 0.05  # only the 2 px the second character's mask is grown by, on the background
     # Half of the first character's pixels asked for another time: torn.
     rows = np.flatnonzero(masks[0].any(axis=1))
     time_map[rows[: len(rows) // 2]] = np.where(masks[0][rows[: len(rows) // 2]], 0.9, 0.0)
@@ -58,8 +59,10 @@ def test_a_composite_poses_each_layer_by_its_weights(scene) -> None:
     weight = masks[1].astype(np.float32)  # the second character from `second`, everything else from `first`
     frame = PoseFrame.composite([first, second], [1 - weight, weight])
     assert isinstance(frame, CompositeFrame)
-    assert frame.characters == pytest.approx((first.characters[0], second.characters[1]))
-    assert frame.background == pytest.approx(first.background)
+    # Within a twentieth of a frame: the masks are grown 2 px past the weight's edge.
+    assert frame.characters == pytest.approx((first.characters[0], second.characters[1]), abs=0.05)
+    assert frame.background == pytest.approx(first.background, abs=0.05)
+    assert second.characters[1] - first.characters[1] >= 2
 
 
 def test_the_tracer_follows_maps_as_the_oracle_does(scene) -> None:

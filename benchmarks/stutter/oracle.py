@@ -6,10 +6,12 @@ in-between of two frames is the frame whose every layer is at the in-between pos
 exactly, so the metrics need no tracking.
 
 Time maps (``supports_time_maps``): an in-between asked with a per-pixel map moves each
-layer by the map's **median over that layer's pixels** (its coverage at both poses; the
-background's: every pixel no opaque layer covers). The median, not the mean: a real
-model renders a layer's bulk at the time the bulk of its pixels ask for, and the smooth
-band where two regions' times meet (mostly outside the layer) should not shift it. What
+layer by the map's **median over the pixels that show where the layer is**: where its
+drawings at the two frames' poses differ (edges, outlines, patches, a changed look; a
+flat interior looks the same at any time, so a real model's time there is invisible),
+grown by 2 px; the background's: every pixel no opaque layer covers. The median, not the
+mean: a real model renders a layer's bulk at the time the bulk of those pixels ask for,
+and the smooth band where two regions' times meet should not shift it. What
 the median hides -- a map that varies *within* a layer, which a real model would render
 as a distortion -- is counted instead: :attr:`OracleInterpolator.worst_tear` is the
 largest share of a layer's pixels whose map value is more than :data:`TEAR` from the
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import cv2
 import numpy as np
 
 from stsr.eval.synthetic import Glow, Layer, Scene
@@ -71,49 +74,72 @@ class PoseFrame:
 TEAR = 0.05
 
 
-def layer_coverage(scene: Scene, layer: int, characters: Sequence[float]) -> np.ndarray:
-    """Pixels (H, W) that layer ``layer`` covers at the poses ``characters`` (a glow: where it is bright)."""
-    key = (id(scene), layer, characters[layer],
-           characters[scene.characters[layer].anchor] if getattr(scene.characters[layer], "anchor", None) is not None
-           else None)
-    cached = _COVERAGE.get(key)
+def layer_drawing(scene: Scene, layer: int, characters: Sequence[float]) -> np.ndarray:
+    """Layer ``layer`` alone at the poses ``characters``, drawn over black and over white: (2, H, W, 3).
+
+    A glow is its light's reach (where it is at least a tenth of its peak), over both.
+    """
+    character = scene.characters[layer]
+    anchor_pose = characters[character.anchor] if getattr(character, "anchor", None) is not None else None
+    key = (id(scene), layer, characters[layer], anchor_pose)
+    cached = _DRAWINGS.get(key)
     if cached is not None and cached[0] is scene:  # the scene itself is kept: its id is never reused meanwhile
         return cached[1]
-    character = scene.characters[layer]
     height, width = scene.height, scene.width
+    canvases = np.stack([np.full((height, width, 3), fill, np.uint8) for fill in (0, 255)])
     if isinstance(character, Glow):
         ys, xs = np.ogrid[:height, :width]
-        covered = np.exp(-((xs - character.center[0]) ** 2 + (ys - character.center[1]) ** 2)
-                         / (2 * character.radius**2)) > 0.1
+        reach = np.exp(-((xs - character.center[0]) ** 2 + (ys - character.center[1]) ** 2)
+                       / (2 * character.radius**2)) > 0.1
+        light = round(255 * character.intensity(characters[layer]))
+        canvases[0][reach] = light
+        canvases[1][reach] = 255 - light
     else:
-        covered = np.zeros((height, width), bool)
-        for fill in (0, 255):
-            canvas = np.full((height, width, 3), fill, np.uint8)
+        for canvas in canvases:
             if isinstance(character, Layer):
                 anchor = None if character.anchor is None else \
                     scene.characters[character.anchor].position(characters[character.anchor])
                 character.draw_layer(canvas, characters[layer], anchor)
             else:
                 character.draw(canvas, characters[layer], scene.height / 180)
-            covered |= (canvas != fill).any(axis=2)
-    if len(_COVERAGE) > 20000:
-        _COVERAGE.clear()
-    _COVERAGE[key] = (scene, covered)
-    return covered
+    if len(_DRAWINGS) > 300:
+        _DRAWINGS.clear()
+    _DRAWINGS[key] = (scene, canvases)
+    return canvases
 
 
-_COVERAGE: dict[tuple, tuple[Scene, np.ndarray]] = {}
+_DRAWINGS: dict[tuple, tuple[Scene, np.ndarray]] = {}
+
+
+def layer_coverage(scene: Scene, layer: int, characters: Sequence[float]) -> np.ndarray:
+    """Pixels (H, W) that layer ``layer`` covers at the poses ``characters`` (a glow: its reach)."""
+    drawn = layer_drawing(scene, layer, characters)
+    if isinstance(scene.characters[layer], Glow):
+        return drawn[0].any(axis=2) | (drawn[1] != 255).any(axis=2)
+    return (drawn[0] != 0).any(axis=2) | (drawn[1] != 255).any(axis=2)
 
 
 def layer_masks(scene: Scene, poses: Sequence[Sequence[float]]) -> list[np.ndarray]:
-    """Per layer, then the background: the pixels it covers at any of the given pose tuples."""
+    """Per layer, then the background: the pixels that say where the layer is among the pose tuples.
+
+    For a layer: where its drawings at the given poses differ (what an interpolator's time
+    moves visibly: edges, outlines, patches, a changed look), grown by 2 px; a flat interior,
+    which looks the same at any time, does not count. Where they do not differ (the layer is
+    held), its coverage. The background: every pixel no opaque layer covers.
+    """
+    grow = np.ones((5, 5), np.uint8)
     masks = []
     for layer in range(len(scene.characters)):
-        covered = np.zeros((scene.height, scene.width), bool)
-        for characters in poses:
-            covered |= layer_coverage(scene, layer, characters)
-        masks.append(covered)
-    opaque = [mask for mask, c in zip(masks, scene.characters, strict=True) if not isinstance(c, Glow)]
+        drawings = [layer_drawing(scene, layer, characters) for characters in poses]
+        differs = np.zeros((scene.height, scene.width), bool)
+        for other in drawings[1:]:
+            differs |= (other != drawings[0]).any(axis=(0, 3))
+        if differs.any():
+            masks.append(cv2.dilate(differs.astype(np.uint8), grow).astype(bool))
+        else:
+            masks.append(np.logical_or.reduce([layer_coverage(scene, layer, characters) for characters in poses]))
+    opaque = [np.logical_or.reduce([layer_coverage(scene, layer, characters) for characters in poses])
+              for layer, c in enumerate(scene.characters) if not isinstance(c, Glow)]
     background = ~np.logical_or.reduce(opaque) if opaque else np.ones((scene.height, scene.width), bool)
     return [*masks, background]
 
