@@ -39,9 +39,9 @@ from .composite import composite, grid_to_picture
 from .timemaps import (
     Group,
     Rhythm,
+    choose_groups,
     fill_free,
-    group_regions,
-    partner_intervals,
+    neighbourhood,
     pass_times,
     region_times,
     rhythm_at,
@@ -80,6 +80,8 @@ class RegionalFrames(OutputSchedule[Any]):
     min_group = 3
     #: Gaussian sigma (in regions) of maps and group masks
     smoothing = 0.7
+    #: how far (sigma, regions) a group mask reaches into free regions at first
+    mask_reach = 2.5
     context_frames = _RegionalContext()
 
     def __init__(self, interpolator: PairPreparer[Any], rate: Fraction, start: Fraction, first_index: int = 0,
@@ -219,8 +221,7 @@ class RegionalFrames(OutputSchedule[Any]):
         horizon = min(anchor + self.lookahead, self._classified)
         rhythm = rhythm_at(anchor, self.next_keypoint(anchor), self._events, horizon, self.max_hold, self.restart,
                            self._grid)
-        low, high = partner_intervals(rhythm, horizon)
-        groups = group_regions(low, high, np.flatnonzero(rhythm.active))
+        groups = choose_groups(rhythm, horizon)
         if len(groups) > 1:
             minimum = 1 if self._grid is None else self.min_group
             kept = [g for g in groups if g.regions.size >= minimum] or [max(groups, key=lambda g: g.regions.size)]
@@ -246,7 +247,7 @@ class RegionalFrames(OutputSchedule[Any]):
             # Every region that differs between A and B at time 0: the picture is A itself.
             still.append(all(not values[matters].any() for values, matters in per_pass))
             for g, (values, matters) in enumerate(per_pass):
-                timesteps[g].append(self._time_map(values, matters, source))
+                timesteps[g].append(self._time_map(values, matters, rhythm.riding, source))
         rendered: list[list[Any]] = []
         for g, group in enumerate(groups):
             wanted = [t for t, is_still in zip(timesteps[g], still, strict=True) if not is_still]
@@ -261,13 +262,28 @@ class RegionalFrames(OutputSchedule[Any]):
             outputs.append(OutputFrame(j, self.time_of(j), image, "interpolated"))
         return outputs
 
-    def _time_map(self, values: np.ndarray, matters: np.ndarray, like: Any) -> Any:
-        """A scalar when every region that matters has the same time (exactly the scalar pass), else a map."""
+    def _time_map(self, values: np.ndarray, matters: np.ndarray, riding: np.ndarray, like: Any) -> Any:
+        """A scalar when every region that matters has the same time (exactly the scalar pass), else a map.
+
+        Free regions take their neighbours' time, but not a riding part's: a flat face
+        takes the head's time, not the mouth's.
+        """
         if not matters.any():
             return Fraction(0)
         if self._grid is None:
             return grid_to_picture(values, None, like) if values.size > 1 else Fraction(float(values[0]))
-        filled = smooth_grid(fill_free(values, matters, self._grid), self._grid, self.smoothing)
+        carriers = matters & ~riding
+        filled = fill_free(values, carriers if carriers.any() else matters, self._grid)
+        riders = matters & riding
+        # A riding part is small: its time also covers the free regions around it, unsmoothed, or
+        # the smoothing and the bilinear map would give most of its pixels its carrier's time.
+        zone = neighbourhood(riders, self._grid) & ~carriers
+        if zone.any():
+            filled[zone] = fill_free(values, riders, self._grid)[zone]
+        filled[matters] = values[matters]
+        sharp = filled.copy()
+        filled = smooth_grid(filled, self._grid, self.smoothing)
+        filled[zone] = sharp[zone]
         if float(filled.max() - filled.min()) < 1e-6:
             return Fraction(float(values[matters][0])).limit_denominator(1 << 20)
         return grid_to_picture(np.clip(filled, 0.0, 1.0), self._grid, like)
@@ -280,7 +296,10 @@ class RegionalFrames(OutputSchedule[Any]):
         for group in groups:
             member = np.zeros(moving.size, np.float32)
             member[group.regions] = 1.0
-            shares.append(smooth_grid(fill_free(member, moving, self._grid), self._grid, self.smoothing))
+            # The majority around a free region (a flat inside of a layer) decides its pass: where two
+            # layers meet, the nearest region may belong to the other one.
+            shares.append(smooth_grid(fill_free(member, moving, self._grid, sigma=self.mask_reach), self._grid,
+                                      self.smoothing))
         total = np.maximum(np.sum(shares, axis=0), 1e-6)
         return [grid_to_picture(share / total, self._grid, like) for share in shares]
 

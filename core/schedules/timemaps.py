@@ -16,7 +16,7 @@ one pass; the passes are composited by smoothed group masks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -41,8 +41,12 @@ class Rhythm:
     anchor: int
     following: np.ndarray
     after: np.ndarray
+    #: the drawing after ``after``
+    later: np.ndarray
     start: np.ndarray
     active: np.ndarray
+    #: small parts with a rhythm of their own on a larger layer (see :func:`own_drawings`)
+    riding: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -77,32 +81,154 @@ def rhythm_at(anchor: int, next_keypoint: int, events: dict[int, np.ndarray], ho
 
     Reads back at most ``max_hold`` frames and ahead up to ``horizon``.
     """
-    regions = next(iter(events.values())).size
+    window = {k: v for k, v in events.items() if anchor - max_hold <= k <= horizon}
+    events, riding = own_drawings(window, grid)
+    regions = next(iter(window.values())).size
     following = np.full(regions, NONE, np.int64)
     after = np.full(regions, NONE, np.int64)
+    later = np.full(regions, NONE, np.int64)
     for k in range(anchor + 1, horizon + 1):
         drawn = events.get(k)
         if drawn is None:
             continue
+        later = np.where((later == NONE) & (after != NONE) & drawn, k, later)
         after = np.where((after == NONE) & (following != NONE) & drawn, k, after)
         following = np.where((following == NONE) & drawn, k, following)
     moving = following != NONE
-    window = {k: v for k, v in events.items() if anchor - max_hold <= k <= horizon}
     before = np.where(moving, following, anchor + 1)
-    own = _last_drawn(window, before, anchor - max_hold)
+    own = _last_drawn(events, before, anchor - max_hold)
     nearby = _last_drawn({k: neighbourhood(v, grid) for k, v in window.items()}, before, anchor - max_hold)
-    start = np.maximum(own, nearby)
+    # A region a layer is about to enter changed last long ago (or never): its way starts at the
+    # layer's previous drawing next to it. Not for a region with a recent drawing of its own (next to
+    # a faster layer, that would take the faster rhythm), nor for a riding part (its neighbours are
+    # its carrier).
+    stale = (own == NONE) | ((following - own >= STALE) & (following - own > 2 * (following - nearby)))
+    start = np.where(stale & ~riding & (nearby != NONE), nearby, own)
     long_hold = (start == NONE) | (following - start > max_hold)
     start = np.where(long_hold, following - restart, start)
-    active = moving & (start < next_keypoint)
-    return Rhythm(anchor, following, after, np.where(moving, start, NONE), active)
+    rhythm = Rhythm(anchor, following, after, later, np.where(moving, start, NONE), moving & (start < next_keypoint),
+                    riding)
+    rhythm = adopt_coarser(rhythm, grid)
+    active = (rhythm.following != NONE) & (rhythm.start < next_keypoint)
+    return replace(rhythm, active=active)
 
 
-def partner_intervals(rhythm: Rhythm, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per region, the frames ``[low, high)`` that show it at its next drawing."""
-    low = rhythm.following
-    high = np.where(rhythm.after == NONE, horizon + 1, rhythm.after)
-    return low, high
+#: a region's own previous drawing this many frames before its next one may be stale (see rhythm_at)
+STALE = 4
+
+
+def adopt_coarser(rhythm: Rhythm, grid: tuple[int, int] | None) -> Rhythm:
+    """Regions where a layer meets a faster one take the slower layer's timing.
+
+    Such a region changes on both layers' drawings (a character's outline over a pan on
+    ones, two characters on twos out of step): its own next drawing is the faster
+    layer's. A neighbour whose next drawing is one of this region's next three and whose
+    way is longer is the slower layer: the region takes its way and partner interval,
+    so the slower layer's outline keeps its time (the faster layer's, along the straight
+    way to the slower one's drawing, is right for steady motion).
+    """
+    if grid is None:
+        return rhythm
+    rows, cols = grid
+    fields = [rhythm.start, rhythm.following, rhythm.after, rhythm.later]
+    best = [f.copy() for f in fields]
+    best_gap = np.where(rhythm.active, rhythm.following - rhythm.start, 0)
+    own_gap = best_gap.copy()
+    own_drawn = (rhythm.following, rhythm.after, rhythm.later)
+    padded = [np.pad(f.reshape(grid), 1, constant_values=NONE) for f in fields]
+    padded_active = np.pad(rhythm.active.reshape(grid), 1, constant_values=False)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            shifted = [p[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel() for p in padded]
+            active = padded_active[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel()
+            gap = shifted[1] - shifted[0]
+            shared = np.logical_or.reduce([(shifted[1] == drawn) & (drawn != NONE) for drawn in own_drawn])
+            better = rhythm.active & active & shared & (shifted[1] > rhythm.following) & (gap > own_gap) & \
+                (gap > best_gap)
+            for target, source in zip(best, shifted, strict=True):
+                target[better] = source[better]
+            best_gap = np.where(better, gap, best_gap)
+    return replace(rhythm, start=best[0], following=best[1], after=best[2], later=best[3])
+
+
+#: a change this much smaller than a region's largest nearby is a part of its own (a mouth on a head)
+RIDER_SHARE = 0.3
+
+
+def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) -> tuple[dict[int, np.ndarray],
+                                                                                        np.ndarray]:
+    """Events with a riding part's carrier drawings taken out, and which regions ride.
+
+    A mouth redrawn on threes inside a head moving on threes out of step: its regions
+    change at the mouth's drawings (a small patch of changes) and at the head's (part of
+    a large patch). Its own rhythm is the small patches': following the union, it would
+    hold the mouth between the head's drawings. A region *rides* when, in the window, it
+    has both changes in patches under :data:`RIDER_SHARE` of its largest patch, in frames
+    with under that share of the busiest frame's changes, and changes in that large a
+    patch; its large-patch changes are dropped (the carrier layer is on time in its own
+    regions; inside the rider it follows the rider's time).
+    """
+    # A shot's first frame (a "drawing" everywhere) says nothing about patches.
+    patches = {k: drawn for k, drawn in events.items() if not drawn.all()}
+    if grid is None or not patches:
+        return events, np.zeros(next(iter(events.values())).size, bool)
+    sizes = {k: component_sizes(drawn, grid) for k, drawn in patches.items()}
+    largest = np.max(np.stack(list(sizes.values())), axis=0)
+    # Only frames where little else changed: a mouth's own drawings (a camera on ones, a glow or a
+    # dissolve change everything in every frame, in patches of any size).
+    busiest = max(int(drawn.sum()) for drawn in patches.values())
+    small = {k: (size > 0) & (size <= RIDER_SHARE * largest) & (int(patches[k].sum()) <= RIDER_SHARE * busiest)
+             for k, size in sizes.items()}
+    has_small = np.logical_or.reduce(list(small.values()))
+    large = {k: size > RIDER_SHARE * largest for k, size in sizes.items()}
+    riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
+    if not riding.any():
+        return events, riding
+    return {k: np.where(riding, small[k], drawn) if k in small else drawn for k, drawn in events.items()}, riding
+
+
+def component_sizes(drawn: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Per region, the size of the connected patch of changes it belongs to (0: no change)."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(drawn.reshape(grid).astype(np.uint8), connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA].copy()
+    area[0] = 0
+    return np.where(drawn, area[labels.ravel()], 0)
+
+
+def partner_intervals(rhythm: Rhythm, horizon: int, lenient: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per region, the frames ``[low, high)`` that show it at its next drawing.
+
+    ``lenient``: or at the drawing after it, which :func:`pass_times` renders along the
+    straight way (right for steady motion; see :func:`choose_groups`).
+    """
+    end = rhythm.later if lenient else rhythm.after
+    return rhythm.following, np.where(end == NONE, horizon + 1, end)
+
+
+#: the largest share of moving regions that may be rendered along a straight way to save a pass
+LENIENT_SHARE = 0.25
+
+
+def choose_groups(rhythm: Rhythm, horizon: int) -> list[Group]:
+    """The fewest groups with exact intervals, or fewer still when few regions need leniency.
+
+    Where two layers on different rhythms meet, a region changes on both (every frame for
+    twos out of step) and alone asks for a partner no other region accepts: a pass for a
+    strip. Rendering such strips along the straight way to their next-but-one drawing
+    costs little (they hold two layers' edges anyway) and saves the pass.
+    """
+    regions = np.flatnonzero(rhythm.active)
+    strict = group_regions(*partner_intervals(rhythm, horizon), regions)
+    if len(strict) <= 1:
+        return strict
+    lenient = group_regions(*partner_intervals(rhythm, horizon, lenient=True), regions)
+    if len(lenient) >= len(strict):
+        return strict
+    low, high = partner_intervals(rhythm, horizon)
+    approximate = sum(int(np.sum(~((low[g.regions] <= g.partner) & (g.partner < high[g.regions])))) for g in lenient)
+    return lenient if approximate <= LENIENT_SHARE * regions.size else strict
 
 
 def group_regions(low: np.ndarray, high: np.ndarray, regions: np.ndarray) -> list[Group]:
@@ -161,11 +287,13 @@ def pass_times(rhythm: Rhythm, partner: int, times: np.ndarray) -> tuple[np.ndar
     return result, shows_next
 
 
-def fill_free(values: np.ndarray, known: np.ndarray, shape: tuple[int, int] | None) -> np.ndarray:
+def fill_free(values: np.ndarray, known: np.ndarray, shape: tuple[int, int] | None,
+              sigma: float = 1.0) -> np.ndarray:
     """Values on the region grid with free regions taken from their known neighbours, smoothly.
 
     A flat area inside a moving layer shows no change (free), yet moves with the layer:
-    normalized convolution with a widening Gaussian gives it its neighbours' time. Numbers
+    normalized convolution with a Gaussian widening from ``sigma`` (regions) gives it its
+    neighbours' time (a wider start: the majority around it, not the nearest). Numbers
     (``shape`` None) have no neighbours: free ones keep their value.
     """
     if shape is None or not known.any() or known.all():
@@ -174,7 +302,6 @@ def fill_free(values: np.ndarray, known: np.ndarray, shape: tuple[int, int] | No
     weight = known.reshape(shape).astype(np.float32)
     filled = grid.copy()
     missing = weight == 0
-    sigma = 1.0
     while missing.any() and sigma < 4 * max(shape):
         numerator = cv2.GaussianBlur(grid * weight, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
         denominator = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
@@ -193,5 +320,21 @@ def smooth_grid(values: np.ndarray, shape: tuple[int, int] | None, sigma: float)
     return cv2.GaussianBlur(grid, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE).ravel()
 
 
-__all__ = ["NONE", "Group", "Rhythm", "fill_free", "group_regions", "neighbourhood", "partner_intervals",
-           "pass_times", "region_times", "rhythm_at", "smooth_grid"]
+__all__ = [
+    "NONE",
+    "STALE",
+    "Group",
+    "Rhythm",
+    "adopt_coarser",
+    "choose_groups",
+    "component_sizes",
+    "fill_free",
+    "group_regions",
+    "neighbourhood",
+    "own_drawings",
+    "partner_intervals",
+    "pass_times",
+    "region_times",
+    "rhythm_at",
+    "smooth_grid",
+]
