@@ -108,9 +108,49 @@ def rhythm_at(anchor: int, next_keypoint: int, events: dict[int, np.ndarray], ho
     start = np.where(long_hold, following - restart, start)
     rhythm = Rhythm(anchor, following, after, later, np.where(moving, start, NONE), moving & (start < next_keypoint),
                     riding)
-    rhythm = adopt_coarser(rhythm, grid)
+    # Missed drawings first: a region that missed one would pass for a slower layer next door.
+    rhythm = adopt_coarser(adopt_finer(rhythm, grid), grid)
     active = (rhythm.following != NONE) & (rhythm.start < next_keypoint)
     return replace(rhythm, active=active)
+
+
+def adopt_finer(rhythm: Rhythm, grid: tuple[int, int] | None) -> Rhythm:
+    """Regions that missed a drawing of their layer take their neighbours' timing.
+
+    A flat stretch of a moving layer shows no change at some of its drawings: its own way
+    spans two of the layer's (threes: 6 frames) and alone it would ask for a partner past
+    the layer's next drawing, a pass of its own. When at least three moving neighbours
+    have ways at most half as long, ending within this region's way, the region takes the
+    longest of them.
+    """
+    if grid is None or not rhythm.active.any():
+        return rhythm
+    rows, cols = grid
+    fields = [rhythm.start, rhythm.following, rhythm.after, rhythm.later]
+    padded = [np.pad(f.reshape(grid), 1, constant_values=NONE) for f in fields]
+    padded_active = np.pad(rhythm.active.reshape(grid), 1, constant_values=False)
+    own_gap = rhythm.following - rhythm.start
+    best = [f.copy() for f in fields]
+    best_gap = np.zeros(own_gap.shape, np.int64)
+    shorter = np.zeros(own_gap.shape, np.int64)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            shifted = [p[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel() for p in padded]
+            active = padded_active[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel()
+            gap = shifted[1] - shifted[0]
+            inside = active & (2 * gap <= own_gap) & (shifted[1] > rhythm.start) & (shifted[1] < rhythm.following)
+            shorter += inside
+            better = inside & (gap > best_gap)
+            for target, source in zip(best, shifted, strict=True):
+                target[better] = source[better]
+            best_gap = np.where(better, gap, best_gap)
+    missed = rhythm.active & (shorter >= 3)
+    if not missed.any():
+        return rhythm
+    start, following, after, later = (np.where(missed, b, f) for b, f in zip(best, fields, strict=True))
+    return replace(rhythm, start=start, following=following, after=after, later=later)
 
 
 #: a region's own previous drawing this many frames before its next one may be stale (see rhythm_at)
@@ -253,7 +293,11 @@ def group_regions(low: np.ndarray, high: np.ndarray, regions: np.ndarray) -> lis
         members, begin_all, end_all = [region], begin, stop
     if members:
         groups.append(Group(begin_all, np.array(members, np.int64)))
-    return groups
+    # Each region to the first group whose partner shows its next drawing (the greedy only
+    # tried the group open when its turn came): as few passes, fewer regions in late ones.
+    first = {int(r): next(g for g, group in enumerate(groups) if low[r] <= group.partner < high[r]) for r in regions}
+    return [Group(group.partner, np.array(sorted(r for r, g in first.items() if g == index), np.int64))
+            for index, group in enumerate(groups) if any(g == index for g in first.values())]
 
 
 def region_times(tau: float, rhythm: Rhythm) -> np.ndarray:
@@ -326,6 +370,7 @@ __all__ = [
     "Group",
     "Rhythm",
     "adopt_coarser",
+    "adopt_finer",
     "choose_groups",
     "component_sizes",
     "fill_free",
