@@ -80,8 +80,8 @@ class RegionalFrames(OutputSchedule[Any]):
     min_group = 3
     #: Gaussian sigma (in regions) of maps and group masks
     smoothing = 0.7
-    #: how far (sigma, regions) a group mask reaches into free regions at first
-    mask_reach = 2.5
+    #: how far (sigma, regions) a group mask reaches into free regions at first (the nearest layer)
+    mask_reach = 1.0
     context_frames = _RegionalContext()
 
     def __init__(self, interpolator: PairPreparer[Any], rate: Fraction, start: Fraction, first_index: int = 0,
