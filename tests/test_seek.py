@@ -140,6 +140,9 @@ def test_player_seek_lands_on_the_continuous_frames(tmp_path: Path, make_clip: C
 def test_context_frames_of_every_schedule() -> None:
     assert SCHEDULES["naive"].context_frames == (0, 1)
     assert SCHEDULES["pairs"].context_frames == (0, 3)
+    regional = SCHEDULES["regional"]
+    assert regional.context_frames == (2 * regional.max_hold + regional.context_before + 1,
+                                       regional.lookahead + regional.context_after) == (17, 12)
     cadence = SCHEDULES["cadence"]
     hold, lookahead = cadence.max_hold, cadence.lookahead
     assert cadence.context_frames == (3 * hold + lookahead + cadence.context_before + 2,
@@ -173,3 +176,53 @@ def test_cadence_nodes_are_never_far_apart_in_a_still_picture() -> None:
     # then a node per frame up to 18, where the layer starts moving again (``restart`` before 20).
     assert [t for t in times if 4 <= t <= 20] == [4, *range(4 + producer.max_hold + 1, 19), 20]
     assert all(node.image == drawing_time(int(node.time), holds) for node in nodes)
+
+
+class _CrossFadePair:
+    def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor) -> None:
+        self.frame0, self.frame1 = frame0, frame1
+
+    def frames_at(self, timesteps: list) -> list[torch.Tensor]:
+        results = []
+        for t in timesteps:
+            weight = torch.as_tensor(t, dtype=torch.float32) if isinstance(t, torch.Tensor) else float(t)
+            results.append(self.frame0 + weight * (self.frame1 - self.frame0))
+        return results
+
+
+class _CrossFadeMaps:
+    """Deterministic and map-capable (per-pixel cross-fade): what the restart needs to be checked against."""
+
+    name = "crossfade"
+    supports_time_maps = True
+    device = torch.device("cpu")
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> _CrossFadePair:
+        return _CrossFadePair(frame0, frame1)
+
+
+@pytest.mark.parametrize("clip", list(CLIPS))
+def test_regional_restart_with_its_context_matches_a_continuous_run(clip: str, tmp_path: Path,
+                                                                   make_clip: Callable[..., Path]) -> None:
+    """The regional schedule (per-pixel time maps) on real decoded clips: restarts land on identical frames."""
+    frames = _decoded(CLIPS[clip](tmp_path, make_clip))
+    interpolator = _CrossFadeMaps()
+    origin = frames[0][0].time
+
+    def run(start: int, first_index: int = 0) -> dict[int, torch.Tensor]:
+        outputs = resample_frames(iter(frames[start:]), interpolator, OUTPUT_RATE, "regional",  # type: ignore[arg-type]
+                                  first_index=first_index, start=origin)
+        return {output.index: output.image for output in outputs}
+
+    continuous = run(0)
+    assert len(continuous) == 120
+    look_back = SCHEDULES["regional"].context_frames.before
+    for index in RESTARTS:
+        position = _frame_at(frames, origin + index / OUTPUT_RATE)
+        assert position > look_back
+        restarted = run(position - look_back, index)
+        assert not _differing(continuous, restarted, index), f"{clip}: restart at output {index} differs"
+    # Started on the output's own frame instead, the schedule takes it for a shot start somewhere.
+    differing = [j for index in RESTARTS
+                 for j in _differing(continuous, run(_frame_at(frames, origin + index / OUTPUT_RATE), index), index)]
+    assert differing, "a restart without look-back already reproduces every restart"

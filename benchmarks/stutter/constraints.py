@@ -24,7 +24,7 @@ from stsr.schedules import SCHEDULES, SourceFrame
 
 from .methods import run_schedule
 from .metrics import EDGE_FRAMES, FROZEN_SHARE, steady_mask
-from .oracle import OracleInterpolator, PoseFrame
+from .oracle import CompositeFrame, OracleInterpolator, PoseFrame
 from .scenes import HARD_SCENES, make_scene
 
 #: how far (source frames) the pose shown may be from a drawing's time and still be that drawing
@@ -63,7 +63,8 @@ def check(scene: Scene, schedule: str) -> ConstraintReport:
     produced = run_schedule(frames, OracleInterpolator(), schedule, Fraction(scene.frames) / scene.rate)
     times = np.array([float(t * scene.rate) for t in produced.times])
     nan_row = [math.nan] * (len(scene.characters) + 1)
-    poses = np.array([[*frame.characters, frame.background] if isinstance(frame, PoseFrame) else nan_row
+    posed = (PoseFrame, CompositeFrame)
+    poses = np.array([[*frame.characters, frame.background] if isinstance(frame, posed) else nan_row
                       for frame in produced.frames])
     interval = float(np.median(np.diff(times)))
     lost: list[tuple[int, int]] = []

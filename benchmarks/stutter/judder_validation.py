@@ -5,7 +5,9 @@
 For every scene and schedule the output pictures are scored twice: the benchmark's
 ground-truth SI (worst moving layer; with a real backend only the tracked characters)
 and :func:`stsr.eval.analysis.judder_of_pictures` on the pictures alone. Prints the
-table and the Pearson correlation over all finite pairs (per backend and overall).
+table and the Pearson correlation over all finite pairs (per backend and overall);
+``--plot PNG`` draws the judder index against ground-truth SI, one colour per schedule,
+one marker per backend (``results/judder_validation.png``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,38 @@ def pearson(pairs: Sequence[tuple[float, float]]) -> float:
     return float(np.corrcoef(values[:, 0], values[:, 1])[0, 1])
 
 
+def plot(points: Sequence[tuple[str, str, str, float, float]], target: str) -> None:
+    """Judder index against ground-truth SI: (backend, schedule, scene, SI, J) per output."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"naive": "#888888", "pairs": "#d62728", "cadence": "#1f3fbf", "regional": "#17becf"}
+    markers = {"oracle": "o", "flow": "^", "rife": "s", "gmfss_union": "D"}
+    figure, axis = plt.subplots(figsize=(6.5, 5.0), dpi=80)
+    seen = set()
+    for backend, schedule, _, si, index in points:
+        if not (math.isfinite(si) and math.isfinite(index)):
+            continue
+        label = f"{backend}:{schedule}"
+        axis.scatter(si, index, c=colours.get(schedule, "black"), marker=markers.get(backend, "x"), s=28, alpha=0.8,
+                     label=None if label in seen else label)
+        seen.add(label)
+    finite = [(si, j) for _, _, _, si, j in points if math.isfinite(si) and math.isfinite(j)]
+    top = max(max(v) for v in finite) * 1.05 if finite else 1.0
+    axis.plot([0, top], [0, top], color="black", linewidth=0.6, alpha=0.4)
+    axis.set_xlabel("ground-truth stutter index (worst moving layer)")
+    axis.set_ylabel("judder index (pictures only)")
+    axis.set_title(f"judder index against ground truth: Pearson r = {pearson(finite):.2f} over {len(finite)}",
+                   fontsize=9)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(target)
+    plt.close(figure)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import tempfile
 
@@ -74,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backends", default="oracle,flow")
     parser.add_argument("--size", default="256x144")
     parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--plot", default=None, metavar="PNG", help="also plot J against SI into this PNG")
     args = parser.parse_args(argv)
     silence_library_logs()
     width, height = (int(v) for v in args.size.split("x"))
@@ -89,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"| scene | {header} |")
     print("|---|" + "---|" * (len(backends) * len(schedules)))
     pairs: dict[str, list[tuple[float, float]]] = {backend: [] for backend in backends}
+    points: list[tuple[str, str, str, float, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.scenes.split(","):
             scene = make_scene(name, width, height, args.frames)
@@ -100,12 +136,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else:
                         si, index = backend_case(scene, schedule, interpolators[backend], folder)
                     pairs[backend].append((si, index))
+                    points.append((backend, schedule, name, si, index))
                     cells.append(f"{si:.2f} / {index:.2f}")
             print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
     print()
     for backend, values in pairs.items():
         print(f"Pearson r (ground-truth SI, judder index), {backend}: {pearson(values):.2f} over {len(values)} outputs")
     print(f"Pearson r, all: {pearson([p for v in pairs.values() for p in v]):.2f}")
+    if args.plot:
+        plot(points, args.plot)
+        print(f"plot: {args.plot}")
     return 0
 
 

@@ -4,6 +4,20 @@ With it the schedules' own stutter is measured apart from any model's errors: an
 in-between of two frames is the frame whose every layer is at the in-between pose
 (what an ideal VFI model produces), and the poses of every output frame are known
 exactly, so the metrics need no tracking.
+
+Time maps (``supports_time_maps``): an in-between asked with a per-pixel map moves each
+layer by the map's **median over the pixels that show where the layer is**: where its
+drawings at the two frames' poses differ (edges, outlines, patches, a changed look; a
+flat interior looks the same at any time, so a real model's time there is invisible),
+grown by 2 px; the background's: every pixel no opaque layer covers. The median, not the
+mean: a real model renders a layer's bulk at the time the bulk of those pixels ask for,
+and the smooth band where two regions' times meet should not shift it. What
+the median hides -- a map that varies *within* a layer, which a real model would render
+as a distortion -- is counted instead: :attr:`OracleInterpolator.worst_tear` is the
+largest share of a layer's pixels whose map value is more than :data:`TEAR` from the
+layer's own. Passes composited by masks (:class:`CompositeFrame`) render as the masked
+sum of their pictures (a layer split between two passes shows as a ghost in PSNR and
+fidelity) and pose each layer at the mask-weighted mean of its poses.
 """
 
 from __future__ import annotations
@@ -12,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import cv2
 import numpy as np
 
-from stsr.eval.synthetic import Scene
+from stsr.eval.synthetic import Glow, Layer, Scene
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +63,143 @@ class PoseFrame:
     def poses(self) -> tuple[float, ...]:
         return self.characters
 
+    @classmethod
+    def composite(cls, images: Sequence[PoseFrame], weights: Sequence[np.ndarray]) -> CompositeFrame:
+        """Passes of one output composited by per-pixel weights (what the ``regional`` schedule does)."""
+        return CompositeFrame(tuple((np.asarray(w, np.float32), image) for image, w in zip(images, weights,
+                                                                                          strict=True)))
+
+
+#: a map value further than this from its layer's own counts as tearing the layer
+TEAR = 0.05
+
+
+def layer_drawing(scene: Scene, layer: int, characters: Sequence[float]) -> np.ndarray:
+    """Layer ``layer`` alone at the poses ``characters``, drawn over black and over white: (2, H, W, 3).
+
+    A glow is its light's reach (where it is at least a tenth of its peak), over both.
+    """
+    character = scene.characters[layer]
+    anchor_pose = characters[character.anchor] if getattr(character, "anchor", None) is not None else None
+    key = (id(scene), layer, characters[layer], anchor_pose)
+    cached = _DRAWINGS.get(key)
+    if cached is not None and cached[0] is scene:  # the scene itself is kept: its id is never reused meanwhile
+        return cached[1]
+    height, width = scene.height, scene.width
+    canvases = np.stack([np.full((height, width, 3), fill, np.uint8) for fill in (0, 255)])
+    if isinstance(character, Glow):
+        ys, xs = np.ogrid[:height, :width]
+        reach = np.exp(-((xs - character.center[0]) ** 2 + (ys - character.center[1]) ** 2)
+                       / (2 * character.radius**2)) > 0.1
+        light = round(255 * character.intensity(characters[layer]))
+        canvases[0][reach] = light
+        canvases[1][reach] = 255 - light
+    else:
+        for canvas in canvases:
+            if isinstance(character, Layer):
+                anchor = None if character.anchor is None else \
+                    scene.characters[character.anchor].position(characters[character.anchor])
+                character.draw_layer(canvas, characters[layer], anchor)
+            else:
+                character.draw(canvas, characters[layer], scene.height / 180)
+    if len(_DRAWINGS) > 300:
+        _DRAWINGS.clear()
+    _DRAWINGS[key] = (scene, canvases)
+    return canvases
+
+
+_DRAWINGS: dict[tuple, tuple[Scene, np.ndarray]] = {}
+
+
+def layer_coverage(scene: Scene, layer: int, characters: Sequence[float]) -> np.ndarray:
+    """Pixels (H, W) that layer ``layer`` covers at the poses ``characters`` (a glow: its reach)."""
+    drawn = layer_drawing(scene, layer, characters)
+    if isinstance(scene.characters[layer], Glow):
+        return drawn[0].any(axis=2) | (drawn[1] != 255).any(axis=2)
+    return (drawn[0] != 0).any(axis=2) | (drawn[1] != 255).any(axis=2)
+
+
+def layer_masks(scene: Scene, poses: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    """Per layer, then the background: the pixels that say where the layer is among the pose tuples.
+
+    For a layer: where its drawings at the given poses differ (what an interpolator's time
+    moves visibly: edges, outlines, patches, a changed look), grown by 2 px; a flat interior,
+    which looks the same at any time, does not count. Where they do not differ (the layer is
+    held), its coverage. The background: every pixel no opaque layer covers.
+    """
+    grow = np.ones((5, 5), np.uint8)
+    masks = []
+    for layer in range(len(scene.characters)):
+        drawings = [layer_drawing(scene, layer, characters) for characters in poses]
+        differs = np.zeros((scene.height, scene.width), bool)
+        for other in drawings[1:]:
+            differs |= (other != drawings[0]).any(axis=(0, 3))
+        if differs.any():
+            masks.append(cv2.dilate(differs.astype(np.uint8), grow).astype(bool))
+        else:
+            masks.append(np.logical_or.reduce([layer_coverage(scene, layer, characters) for characters in poses]))
+    opaque = [np.logical_or.reduce([layer_coverage(scene, layer, characters) for characters in poses])
+              for layer, c in enumerate(scene.characters) if not isinstance(c, Glow)]
+    background = ~np.logical_or.reduce(opaque) if opaque else np.ones((scene.height, scene.width), bool)
+    return [*masks, background]
+
+
+def layer_timesteps(masks: Sequence[np.ndarray], time_map: np.ndarray) -> tuple[list[float], float]:
+    """Each layer's timestep (the map's median over its mask) and the worst tear share among them."""
+    values, tear = [], 0.0
+    for mask in masks:
+        inside = time_map[mask] if mask.any() else time_map.ravel()
+        value = float(np.median(inside))
+        values.append(value)
+        tear = max(tear, float(np.mean(np.abs(inside - value) > TEAR)))
+    return values, tear
+
+
+@dataclass(frozen=True, eq=False)
+class CompositeFrame:
+    """Passes composited by masks: pictures summed by mask, each layer posed at its mask-weighted pose."""
+
+    parts: tuple[tuple[np.ndarray, PoseFrame], ...]
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def scene(self) -> Scene:
+        return self.parts[0][1].scene
+
+    def _poses(self) -> tuple[tuple[float, ...], float]:
+        if "poses" not in self._cache:
+            frames = [frame for _, frame in self.parts]
+            masks = layer_masks(self.scene, [frame.characters for frame in frames])
+            posed = [(*frame.characters, frame.background) for frame in frames]
+            result = []
+            for layer, mask in enumerate(masks):
+                weights = np.array([float(part_mask[mask].mean()) if mask.any() else float(part_mask.mean())
+                                    for part_mask, _ in self.parts])
+                weights = weights / max(weights.sum(), 1e-9)
+                result.append(float(sum(w * pose[layer] for w, pose in zip(weights, posed, strict=True))))
+            self._cache["poses"] = (tuple(result[:-1]), result[-1])
+        return self._cache["poses"]
+
+    @property
+    def characters(self) -> tuple[float, ...]:
+        return self._poses()[0]
+
+    @property
+    def background(self) -> float:
+        return self._poses()[1]
+
+    def render(self) -> np.ndarray:
+        if "rgb" not in self._cache:
+            total = sum(mask[..., None] * frame.render().astype(np.float32) for mask, frame in self.parts)
+            self._cache["rgb"] = np.clip(np.round(total), 0, 255).astype(np.uint8)
+        return self._cache["rgb"]
+
+    def analysis_image(self) -> np.ndarray:
+        return self.render()
+
+    def poses(self) -> tuple[float, ...]:
+        return self.characters
+
 
 @dataclass(frozen=True, eq=False)
 class MixFrame:
@@ -66,11 +218,27 @@ class MixFrame:
         return tuple(float("nan") for _ in self.parts[0][1].characters)
 
 
-OracleFrame = PoseFrame | MixFrame
+OracleFrame = PoseFrame | MixFrame | CompositeFrame
 
 
 def _parts(frame: OracleFrame) -> tuple[tuple[float, PoseFrame], ...]:
+    if isinstance(frame, CompositeFrame):
+        raise TypeError("a composite of passes is an output, never interpolated again")
     return ((1.0, frame),) if isinstance(frame, PoseFrame) else frame.parts
+
+
+def mix_map(frame0: PoseFrame, frame1: PoseFrame, time_map: np.ndarray) -> tuple[OracleFrame, float]:
+    """The ideal in-between with a time map: each layer at its own timestep; and the worst tear share."""
+    if frame0.shot != frame1.shot:
+        return mix(frame0, frame1, float(np.median(time_map))), 0.0
+    masks = layer_masks(frame0.scene, [frame0.characters, frame1.characters])
+    steps, tear = layer_timesteps(masks, np.asarray(time_map, np.float64))
+    characters = tuple((1 - t) * a + t * b
+                       for a, b, t in zip(frame0.characters, frame1.characters, steps[:-1], strict=True))
+    t = steps[-1]
+    background = (1 - t) * frame0.background + t * frame1.background
+    shot_time = (1 - t) * frame0.shot_time + t * frame1.shot_time
+    return PoseFrame(frame0.scene, characters, background, shot_time), tear
 
 
 def mix(frame0: OracleFrame, frame1: OracleFrame, t: float) -> OracleFrame:
@@ -90,24 +258,36 @@ def mix(frame0: OracleFrame, frame1: OracleFrame, t: float) -> OracleFrame:
 
 
 class _OraclePair:
-    def __init__(self, frame0: OracleFrame, frame1: OracleFrame) -> None:
-        self.frame0, self.frame1 = frame0, frame1
+    def __init__(self, frame0: OracleFrame, frame1: OracleFrame, owner: OracleInterpolator) -> None:
+        self.frame0, self.frame1, self.owner = frame0, frame1, owner
 
-    def frames_at(self, timesteps: Sequence[Fraction | float]) -> list[OracleFrame]:
-        return [mix(self.frame0, self.frame1, float(t)) for t in timesteps]
+    def frames_at(self, timesteps: Sequence[Fraction | float | np.ndarray]) -> list[OracleFrame]:
+        frames = []
+        for t in timesteps:
+            if isinstance(t, np.ndarray):
+                assert isinstance(self.frame0, PoseFrame) and isinstance(self.frame1, PoseFrame)
+                frame, tear = mix_map(self.frame0, self.frame1, t)
+                self.owner.worst_tear = max(self.owner.worst_tear, tear)
+                frames.append(frame)
+            else:
+                frames.append(mix(self.frame0, self.frame1, float(t)))
+        return frames
 
 
 class OracleInterpolator:
     """The :class:`stsr.interpolators.base.Interpolator` interface over :class:`PoseFrame`."""
 
     name = "oracle"
+    supports_time_maps = True
 
     def __init__(self) -> None:
         self.prepared = 0
+        #: the largest share of a layer's pixels whose map value strays from the layer's own (see TEAR)
+        self.worst_tear = 0.0
 
     def prepare(self, frame0: OracleFrame, frame1: OracleFrame) -> _OraclePair:
         self.prepared += 1
-        return _OraclePair(frame0, frame1)
+        return _OraclePair(frame0, frame1, self)
 
     def describe(self) -> str:
         return "oracle (ground-truth poses)"

@@ -1,7 +1,7 @@
 """Counting model passes: a wrapper that counts ``prepare`` calls and the in-betweens asked for.
 
 A pair's ``prepare`` is the flow pass (once per pair); each timestep strictly between 0
-and 1 is a synthesis pass (``t`` of 0 or 1 returns an input). Per output frame, their
+and 1 (or time map not all 0 or all 1) is a synthesis pass (``t`` of 0 or 1 returns an input). Per output frame, their
 sum is what a schedule costs a model, whatever the backend's speed.
 """
 
@@ -25,13 +25,20 @@ class PassCount:
         return self.prepares / outputs, self.inbetweens / outputs
 
 
+def _inside(timestep: Any) -> bool:
+    """An in-between: a scalar strictly inside (0, 1), or a time map not all 0 or all 1."""
+    if hasattr(timestep, "shape"):
+        return not (bool((timestep <= 0).all()) or bool((timestep >= 1).all()))
+    return 0 < timestep < 1
+
+
 class _CountedPair:
     def __init__(self, pair: Any, count: PassCount) -> None:
         self._pair, self._count = pair, count
 
     def frames_at(self, timesteps: Sequence[Fraction | float]) -> list[Any]:
         self._count.calls += 1
-        self._count.inbetweens += sum(1 for t in timesteps if 0 < t < 1)
+        self._count.inbetweens += sum(1 for t in timesteps if _inside(t))
         return self._pair.frames_at(timesteps)
 
     def frame_at(self, timestep: Fraction | float) -> Any:

@@ -4,15 +4,19 @@ Stage 1 (a :class:`NodeProducer`: ``naive``, ``pairs``, ``cadence``) turns sourc
 into timed nodes; stage 2 (:class:`UniformUpsampler`) interpolates between nodes at
 exactly uniform output times. :class:`Resampler` runs both with scene cuts.
 Imports go one way: ``base`` <- producers <- ``registry`` <- ``upsample``; ``cadence``
-builds on ``change`` (region change metering) and ``mixer`` (the pure-numpy weight solving).
+builds on ``change`` (region change metering) and ``mixer`` (the pure-numpy weight solving);
+``regional`` (an :class:`OutputSchedule`: it makes output frames itself, with per-pixel time
+maps) on ``change``, ``timemaps`` (its arithmetic on numbers) and ``composite`` (maps and
+masks at the frame's size, the composite of passes).
 Each producer's ``context_frames`` says how far before and after a position a run must
 start and read to match an uninterrupted run there (seeks, chunks).
 """
 
-from .base import Context, Node, NodeProducer, OutputFrame, PairPreparer, SourceFrame
+from .base import Context, Node, NodeProducer, OutputFrame, OutputSchedule, PairPreparer, SourceFrame
 from .cadence import CadenceNodes, RegionChangeMeter
 from .naive import NaiveNodes
 from .pairs import PairMidpointNodes
+from .regional import RegionalFrames
 from .registry import DEFAULT_SCHEDULE, SCHEDULES
 from .upsample import Resampler, UniformUpsampler, output_frame_count, resample
 
@@ -25,9 +29,11 @@ __all__ = [
     "Node",
     "NodeProducer",
     "OutputFrame",
+    "OutputSchedule",
     "PairMidpointNodes",
     "PairPreparer",
     "RegionChangeMeter",
+    "RegionalFrames",
     "Resampler",
     "SourceFrame",
     "UniformUpsampler",

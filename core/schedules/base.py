@@ -119,3 +119,37 @@ class NodeProducer(ABC, Generic[F]):
     @abstractmethod
     def end_shot(self) -> list[Node[F]]:
         """The shot ended (cut or end of stream): return the remaining nodes and reset."""
+
+
+class OutputSchedule(ABC, Generic[F]):
+    """A schedule that makes output frames itself (no nodes): source frames in, uniformly timed frames out.
+
+    For schedules whose passes are not between nodes (``regional`` renders every output
+    from source frames with per-pixel time maps). Same shape as the two stages together
+    (:class:`~stsr.schedules.upsample.Resampler` drives either): output ``j`` is at
+    ``start + j / rate``; outputs before ``first_index`` are skipped; at a cut,
+    :meth:`end_shot` holds the shot's last frame up to the next shot's start, never
+    blending across it. ``context_frames`` means what it means for a :class:`NodeProducer`.
+    """
+
+    context_frames: ClassVar[Context] = Context(0, 1)
+
+    def __init__(self, interpolator: PairPreparer[F], rate: Fraction, start: Fraction, first_index: int = 0) -> None:
+        self.interpolator = interpolator
+        self.rate = Fraction(rate)
+        self.start = Fraction(start)
+        self.next_index = max(0, first_index)
+
+    def time_of(self, index: int) -> Fraction:
+        return self.start + Fraction(index) / self.rate
+
+    @abstractmethod
+    def push(self, frame: SourceFrame[F]) -> list[OutputFrame[F]]:
+        """Feed the next frame of the current shot; return the output frames now complete."""
+
+    @abstractmethod
+    def end_shot(self, next_shot_start: Fraction) -> list[OutputFrame[F]]:
+        """The shot ended: the rest of its outputs, the last frame held up to ``next_shot_start``."""
+
+    def finish(self, end: Fraction) -> list[OutputFrame[F]]:
+        return self.end_shot(end)

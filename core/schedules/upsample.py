@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Generic
 
-from .base import F, Node, OutputFrame, PairPreparer, SourceFrame
+from .base import F, Node, OutputFrame, OutputSchedule, PairPreparer, SourceFrame
 from .registry import DEFAULT_SCHEDULE, SCHEDULES
 
 
@@ -111,11 +111,20 @@ class Resampler(Generic[F]):
         except KeyError:
             raise ValueError(f"unknown schedule {schedule!r} (choose from {', '.join(SCHEDULES)})") from None
         self.rate = Fraction(rate)
-        self._producer = producer_class(interpolator)
+        #: a schedule that makes its output frames itself (``regional``) replaces both stages
+        self._direct_class = producer_class if isinstance(producer_class, type) and issubclass(
+            producer_class, OutputSchedule) else None
+        self._direct: OutputSchedule[F] | None = None
+        if self._direct_class is None:
+            self._producer = producer_class(interpolator)
+        else:
+            # Made now so that an unsuitable backend is refused before any frame is read.
+            self._direct = self._direct_class(interpolator, self.rate, start or Fraction(0), first_index)
         self._interpolator = interpolator
         self._start = start
         self._first_index = first_index
         self._upsampler: UniformUpsampler[F] | None = None
+        self._started = False
 
     @property
     def upsampler(self) -> UniformUpsampler[F]:
@@ -123,6 +132,8 @@ class Resampler(Generic[F]):
         return self._upsampler
 
     def push(self, frame: SourceFrame[F]) -> list[OutputFrame[F]]:
+        if self._direct_class is not None:
+            return self._push_direct(frame)
         outputs: list[OutputFrame[F]] = []
         if self._upsampler is None:
             start = frame.time if self._start is None else self._start
@@ -135,7 +146,20 @@ class Resampler(Generic[F]):
             outputs += self._upsampler.add_node(node)
         return outputs
 
+    def _push_direct(self, frame: SourceFrame[F]) -> list[OutputFrame[F]]:
+        assert self._direct is not None and self._direct_class is not None
+        if not self._started:
+            self._started = True
+            if self._start is None:
+                # The timeline starts at the first frame, as the two stages' does.
+                self._direct = self._direct_class(self._interpolator, self.rate, frame.time, self._first_index)
+            return self._direct.push(frame)
+        outputs = self._direct.end_shot(frame.time) if frame.cut_before else []
+        return outputs + self._direct.push(frame)
+
     def finish(self, end_time: Fraction) -> list[OutputFrame[F]]:
+        if self._direct is not None:
+            return self._direct.finish(end_time) if self._started else []
         if self._upsampler is None:
             return []
         outputs: list[OutputFrame[F]] = []
