@@ -120,9 +120,9 @@ def test_exact_endpoints_take_constant_maps_of_0_and_1_but_never_other_maps(
     name: str, runs: Runs, frames: tuple[torch.Tensor, torch.Tensor]
 ) -> None:
     backend = runs.backend(name)
-    backend.exact_endpoints = True  # type: ignore[attr-defined]
+    backend.exact_endpoints = True  # type: ignore[attr-defined]  (read by frames_at, so the pair is reused)
     try:
-        pair = backend.prepare(*frames)
+        pair = runs.pair(name)
         start, end = pair.frames_at([constant(0), constant(1, "numpy")])
         assert torch.equal(start, frames[0]) and torch.equal(end, frames[1])
         nearly_start = torch.zeros(HEIGHT, WIDTH)
