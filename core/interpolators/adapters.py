@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..io.color import channels_last_array
-from .base import Interpolator, PreparedPair, TimeMap, Timestep
+from .base import Interpolator, PreparedPair, TimeMap, Timestep, is_time_map
 from .tensors import as_float_timesteps, as_timesteps, endpoint, resized_time_map
 
 
@@ -32,12 +32,13 @@ class HoldInterpolator(Interpolator):
         def frames_at(self, timesteps: Sequence[Timestep | TimeMap]) -> list[torch.Tensor]:
             frame0, frame1 = self._frames
             results = []
-            for t in as_timesteps(timesteps, (frame0.shape[-2], frame0.shape[-1]), frame0.device):
-                if isinstance(t, torch.Tensor):
-                    exact = endpoint(t, frame0, frame1)
-                    results.append(exact if exact is not None else torch.where(t >= 1, frame1, frame0))
+            for t in timesteps:
+                if is_time_map(t):
+                    (checked,) = as_timesteps([t], (frame0.shape[-2], frame0.shape[-1]), frame0.device)
+                    exact = endpoint(checked, frame0, frame1)
+                    results.append(exact if exact is not None else torch.where(checked >= 1, frame1, frame0))
                 else:
-                    results.append(frame1 if t >= 1 else frame0)
+                    results.append(frame1 if t >= 1 else frame0)  # type: ignore[operator]
             return results
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
