@@ -12,7 +12,10 @@ pair is asked for several timesteps, so work is done at the cheapest level it ca
 Time maps go wherever the reference uses ``t``: IFNet's timestep and the flows'
 scale before splatting (the reference does not scale the metrics by ``t``), at the
 half size the model works at and resized to each pyramid level. Scalars and maps of
-one call run as separate batches, scalars on their ``(B, 1, 1, 1)`` fast path.
+one call run as separate batches, scalars on their ``(B, 1, 1, 1)`` fast path. Note
+where a map is read: splatting moves each *source* pixel of either frame by its own
+``t`` there, while IFNet (and ``rife``, ``flow``) read ``t`` at the *output* pixel; a
+map meant for a moving region should cover the region in both frames (their union).
 
 CPU runs float32; CUDA runs float16 with channels_last, keeping the flow matching,
 warps and splats in float32 where float16 is not precise enough.
