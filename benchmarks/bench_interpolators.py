@@ -15,6 +15,12 @@ Prints a markdown table per backend and size:
 
 ``--stages`` also times the stages of gmfss_union at 960x576, the size of the
 reference figures quoted in issue #3.
+
+``--time-maps`` prints instead what a per-pixel time map costs against a scalar ``t``
+(issue #13), per backend that ``supports_time_maps``: ms per timestep for one timestep
+and for four in one call, scalars and maps measured in turn on the same prepared pair
+(best of the reps). The maps are not constant (left half at ``t``, right half at
+``t + 0.1``), as a schedule that times regions apart would give them.
 """
 
 from __future__ import annotations
@@ -112,6 +118,67 @@ def worker(backend_name: str, rows: int, reps: int, device_name: str) -> dict[st
     }  # fmt: skip
 
 
+def map_worker(backend_name: str, rows: int, reps: int, device_name: str) -> dict[str, Any]:
+    """ms per timestep of scalar ``t`` against per-pixel time maps, one backend at one size, in this process."""
+    import torch
+
+    from stsr.device import resolve_device
+    from stsr.interpolators import create_backend
+
+    device = resolve_device(device_name)
+    backend = create_backend(backend_name, device=device)
+    if not backend.supports_time_maps:
+        raise SystemExit(f"{backend_name} does not take time maps")
+    width, height = SIZES[rows]
+    frame0, frame1 = (frame.to(device) for frame in synthetic_frames(2, width, height))
+
+    def two_regions(t: float) -> torch.Tensor:
+        time_map = torch.full((height, width), t, dtype=torch.float32, device=device)
+        time_map[:, width // 2 :] = t + 0.1
+        return time_map
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    runs = {
+        "scalar_1": [0.5], "map_1": [two_regions(0.5)],
+        "scalar_4": list(TIMESTEPS), "map_4": [two_regions(t) for t in TIMESTEPS],
+    }  # fmt: skip
+    pair = backend.prepare(frame0, frame1)
+    for timesteps in runs.values():
+        pair.frames_at(timesteps)  # warm-up: allocator, oneDNN kernels, CUDA autotuning
+    samples: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(reps):
+        for label, timesteps in runs.items():  # interleaved, so load changes hit both alike
+            sync()
+            started = time.perf_counter()
+            pair.frames_at(timesteps)
+            sync()
+            samples[label].append((time.perf_counter() - started) * 1000 / len(timesteps))
+    return {"backend": backend_name, "width": width, "height": height, "reps": reps,
+            "describe": backend.describe(), **{label: min(values) for label, values in samples.items()}}  # fmt: skip
+
+
+def print_time_map_table(backends: list[str], sizes: list[int], device: str) -> None:
+    """The ``--time-maps`` table: one row per backend and size."""
+    print("| backend | size | scalar ms (1 t) | map ms (1 t) | map / scalar | scalar ms per t (x4) "
+          "| map ms per t (x4) | map / scalar | reps |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in backends:
+        for rows in sizes:
+            row = run_worker(["--map-worker", name, str(rows), str(REPS[rows] + 1), "--device", device])
+            if "error" in row:
+                print(f"| {name} | {rows}p | error: {row['error']} | | | | | | |", flush=True)
+                continue
+            print(f"| {name} | {row['width']}x{row['height']} | {row['scalar_1']:.1f} | {row['map_1']:.1f} "
+                  f"| {row['map_1'] / row['scalar_1']:.2f} | {row['scalar_4']:.1f} | {row['map_4']:.1f} "
+                  f"| {row['map_4'] / row['scalar_4']:.2f} | {row['reps']} |", flush=True)  # fmt: skip
+            print(f"<!-- {name}: {row['describe']} -->", flush=True)
+    print("\nWall-clock ms per timestep, best of the reps, on one prepared pair (prepare not included); "
+          "maps: left half at t, right half at t + 0.1.")
+
+
 def stage_timings(
     device_name: str, width: int = 960, height: int = 576, reps: int = 2
 ) -> dict[str, tuple[float, float]]:
@@ -186,6 +253,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="270,540,720", help="comma-separated rows from 270, 540, 720")
     parser.add_argument("--backends", default="flow,rife,gmfss_union")
     parser.add_argument("--stages", action="store_true", help="also time gmfss_union's stages at 960x576")
+    parser.add_argument("--time-maps", action="store_true",
+                        help="time per-pixel time maps against scalar timesteps instead (issue #13)")
+    parser.add_argument("--map-worker", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=3, metavar=("BACKEND", "ROWS", "REPS"), help=argparse.SUPPRESS)
     parser.add_argument("--stage-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -193,6 +263,10 @@ def main() -> int:
     if args.worker:
         name, rows, reps = args.worker
         print(json.dumps(worker(name, int(rows), int(reps), args.device)))
+        return 0
+    if args.map_worker:
+        name, rows, reps = args.map_worker
+        print(json.dumps(map_worker(name, int(rows), int(reps), args.device)))
         return 0
     if args.stage_worker:
         print(json.dumps(stage_timings(args.device)))
@@ -206,6 +280,10 @@ def main() -> int:
     started = time.perf_counter()
     print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes share the cores: wall times grow, "
           "CPU times less so)\n")
+    if args.time_maps:
+        print_time_map_table(backends, sizes, args.device)
+        print(f"\n(total {time.perf_counter() - started:.0f} s, load average at end {os.getloadavg()[0]:.2f})")
+        return 0
     print("| backend | size | prepare ms | 1 t ms | per t ms (x4) | peak MB | reps |")
     print("|---|---|---:|---:|---:|---:|---:|")
     described = {}

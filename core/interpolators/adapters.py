@@ -1,7 +1,9 @@
 """Interpolators that wrap others: smoothing off (hold the source frame) and a lower processing size.
 
 The player uses both to switch level behind the one interpolator interface: the
-stream it plays has one fixed frame size whatever the level.
+stream it plays has one fixed frame size whatever the level. Both pass time maps on:
+holding picks the frame per pixel, and the scaled one resizes the map with the frames
+(``supports_time_maps`` is then the inner backend's).
 """
 
 from __future__ import annotations
@@ -13,20 +15,31 @@ import torch
 import torch.nn.functional as F
 
 from ..io.color import channels_last_array
-from .base import Interpolator, PreparedPair, Timestep
+from .base import Interpolator, PreparedPair, TimeMap, Timestep, is_time_map
+from .tensors import as_float_timesteps, as_timesteps, endpoint, resized_time_map
 
 
 class HoldInterpolator(Interpolator):
     """Smoothing off: between two source frames, show the earlier one until the later one's time."""
 
     name = "source"
+    supports_time_maps = True
 
     class _Pair(PreparedPair):
         def __init__(self, frame0: torch.Tensor, frame1: torch.Tensor) -> None:
             self._frames = (frame0, frame1)
 
-        def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
-            return [self._frames[1] if t >= 1 else self._frames[0] for t in timesteps]
+        def frames_at(self, timesteps: Sequence[Timestep | TimeMap]) -> list[torch.Tensor]:
+            frame0, frame1 = self._frames
+            results = []
+            for t in timesteps:
+                if is_time_map(t):
+                    (checked,) = as_timesteps([t], (frame0.shape[-2], frame0.shape[-1]), frame0.device)
+                    exact = endpoint(checked, frame0, frame1)
+                    results.append(exact if exact is not None else torch.where(checked >= 1, frame1, frame0))
+                else:
+                    results.append(frame1 if t >= 1 else frame0)  # type: ignore[operator]
+            return results
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
         return self._Pair(frame0, frame1)
@@ -58,6 +71,7 @@ class ScaledInterpolator(Interpolator):
         self.inner = inner
         self.height = height
         self.name = inner.name
+        self.supports_time_maps = inner.supports_time_maps
         self._small: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _shrink(self, frame: torch.Tensor) -> torch.Tensor:
@@ -73,19 +87,22 @@ class ScaledInterpolator(Interpolator):
         return small
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
-        inner = self.inner.prepare(self._shrink(frame0), self._shrink(frame1))
+        small0, small1 = self._shrink(frame0), self._shrink(frame1)
+        inner = self.inner.prepare(small0, small1)
         size = (int(frame0.shape[-2]), int(frame0.shape[-1]))
+        small_size = (int(small0.shape[-2]), int(small0.shape[-1]))
         originals = (frame0, frame1)
+        maps = self.supports_time_maps
 
         class _Pair(PreparedPair):
-            def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
-                frames = inner.frames_at(timesteps)
+            def frames_at(self, timesteps: Sequence[Timestep | TimeMap]) -> list[torch.Tensor]:
+                values = as_timesteps(timesteps, size, frame0.device) if maps else as_float_timesteps(timesteps)
+                small = [resized_time_map(t, small_size) if isinstance(t, torch.Tensor) else t for t in values]
+                frames = inner.frames_at(small)
                 results = []
-                for t, frame in zip(timesteps, frames, strict=True):
-                    if t == 0 or t == 1:
-                        results.append(originals[int(t)])  # exact endpoints at full size
-                    else:
-                        results.append(_resized(frame, size, shrink=False))
+                for t, frame in zip(values, frames, strict=True):
+                    exact = endpoint(t, *originals)  # exact endpoints at full size
+                    results.append(exact if exact is not None else _resized(frame, size, shrink=False))
                 return results
 
         return _Pair()

@@ -77,7 +77,7 @@ class Interpolator(ABC):
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> PreparedPair:
         """Compute everything about ``frame0 -> frame1`` that does not depend on t."""
 
-    def interpolate(self, frame0: torch.Tensor, frame1: torch.Tensor, timestep: Timestep) -> torch.Tensor:
+    def interpolate(self, frame0: torch.Tensor, frame1: torch.Tensor, timestep: Timestep | TimeMap) -> torch.Tensor:
         """One-off interpolation; prefer :meth:`prepare` when asking several times."""
         return self.prepare(frame0, frame1).frame_at(timestep)
 

@@ -9,6 +9,14 @@ pair is asked for several timesteps, so work is done at the cheapest level it ca
 * per call of :meth:`PreparedPair.frames_at`: all timesteps in one batch through
   IFNet, the splats and the GridNet (chunked to bound memory).
 
+Time maps go wherever the reference uses ``t``: IFNet's timestep and the flows'
+scale before splatting (the reference does not scale the metrics by ``t``), at the
+half size the model works at and resized to each pyramid level. Scalars and maps of
+one call run as separate batches, scalars on their ``(B, 1, 1, 1)`` fast path. Note
+where a map is read: splatting moves each *source* pixel of either frame by its own
+``t`` there, while IFNet (and ``rife``, ``flow``) read ``t`` at the *output* pixel; a
+map meant for a moving region should cover the region in both frames (their union).
+
 CPU runs float32; CUDA runs float16 with channels_last, keeping the flow matching,
 warps and splats in float32 where float16 is not precise enough.
 """
@@ -21,20 +29,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from ..archs.gmfss_union import ALIGNMENT, FrameFeatures, GMFSSUnion, PairState
 from ..errors import InputError
 from ..weights import MODELS
-from .base import Interpolator, PreparedPair, Timestep
+from .base import Interpolator, PreparedPair, TimeMap, Timestep
 from .registry import register
 from .tensors import (
-    as_float_timesteps,
+    as_timesteps,
     batch_pixels,
     check_frames,
     chunks,
     compile_modules,
     compute_dtype,
     endpoint,
+    padded_time_maps,
     pick_device,
     to_padded_batch,
 )
@@ -72,29 +82,37 @@ class _GMFSSPair(PreparedPair):
         self._state = state
         self._size = size
 
-    def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
-        values = as_float_timesteps(timesteps)
+    def frames_at(self, timesteps: Sequence[Timestep | TimeMap]) -> list[torch.Tensor]:
+        backend = self._backend
+        values = as_timesteps(timesteps, self._size, backend.device)
         results: list[torch.Tensor | None] = [None] * len(values)
-        todo = []
-        for index, t in enumerate(timesteps):
-            exact = endpoint(t, *self._frames) if self._backend.exact_endpoints else None
+        scalars, maps = [], []
+        for index, t in enumerate(values):
+            exact = endpoint(t, *self._frames) if backend.exact_endpoints else None
             if exact is not None:
-                results[index] = exact.to(self._backend.device, torch.float32)
+                results[index] = exact.to(backend.device, torch.float32)
             else:
-                todo.append(index)
-        height, width = self._size
+                (maps if isinstance(t, torch.Tensor) else scalars).append(index)
         padded = self._features[0].half.shape[-2] * self._features[0].half.shape[-1] * 4
-        for part in chunks(len(todo), padded, self._backend.max_batch_pixels):
-            indices = todo[part]
-            with torch.inference_mode():
-                batch = self._backend.net.synthesize(
-                    *self._features, self._state, [values[i] for i in indices]
-                )[:, :, :height, :width]
-            # Cloning outside inference mode hands back ordinary tensors callers may modify in place.
-            batch = batch.to(torch.float32).clone(memory_format=torch.contiguous_format)
-            for index, frame in zip(indices, batch.unbind(0), strict=True):
-                results[index] = frame
+        for todo in (scalars, maps):
+            for part in chunks(len(todo), padded, backend.max_batch_pixels):
+                indices = todo[part]
+                for index, frame in zip(indices, self._run([values[i] for i in indices]).unbind(0), strict=True):
+                    results[index] = frame
         return [frame for frame in results if frame is not None]
+
+    def _run(self, timesteps: list[float | torch.Tensor]) -> torch.Tensor:
+        """One pass over timesteps that are all scalars or all maps: ``(N, 3, H, W)`` float32."""
+        t: list[float] | torch.Tensor = timesteps  # type: ignore[assignment]
+        if isinstance(timesteps[0], torch.Tensor):
+            # Padded like the frames, then halved like them (encode_frame): the size the model works at.
+            padded = padded_time_maps(timesteps, ALIGNMENT)  # type: ignore[arg-type]
+            t = F.interpolate(padded, scale_factor=0.5, mode="bilinear")
+        height, width = self._size
+        with torch.inference_mode():
+            batch = self._backend.net.synthesize(*self._features, self._state, t)[:, :, :height, :width]
+        # Cloning outside inference mode hands back ordinary tensors callers may modify in place.
+        return batch.to(torch.float32).clone(memory_format=torch.contiguous_format)
 
 
 @register("gmfss_union", "GMFSS_union: GMFlow + RIFE + softmax splatting + GridNet (real weights, best quality)")
@@ -103,6 +121,7 @@ class GMFSSUnionInterpolator(Interpolator):
 
     name = "gmfss_union"
     alignment = ALIGNMENT
+    supports_time_maps = True
 
     def __init__(
         self,

@@ -5,6 +5,10 @@ Why: it needs no global matching, so it is several times faster than
 timestep as an input, so nothing useful can be precomputed per pair: :meth:`prepare`
 only pads and holds the frames, and :meth:`frames_at` runs all timesteps of the
 pair as one batch.
+
+Time maps: IFNet's timestep input is a ``(B, 1, H, W)`` plane, so a map is padded like
+the frames and passed as it is. Scalar timesteps keep their ``(B, 1, 1, 1)`` fast path;
+maps and scalars of one call run as separate batches.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ import torch
 
 from ..archs.gmfss_union import IFNet
 from ..errors import InputError
-from .base import Interpolator, PreparedPair, Timestep
+from .base import Interpolator, PreparedPair, TimeMap, Timestep
 from .registry import register
 from .tensors import (
-    as_float_timesteps,
+    as_timesteps,
     batch_pixels,
     check_frames,
     chunks,
     compile_modules,
     compute_dtype,
     endpoint,
+    padded_time_maps,
     pick_device,
     to_padded_batch,
 )
@@ -45,29 +50,39 @@ class _RIFEPair(PreparedPair):
         self._padded = padded
         self._size = size
 
-    def frames_at(self, timesteps: Sequence[Timestep]) -> list[torch.Tensor]:
-        values = as_float_timesteps(timesteps)
+    def frames_at(self, timesteps: Sequence[Timestep | TimeMap]) -> list[torch.Tensor]:
         backend = self._backend
+        values = as_timesteps(timesteps, self._size, backend.device)
         results: list[torch.Tensor | None] = [None] * len(values)
-        todo = []
-        for index, t in enumerate(timesteps):
+        scalars, maps = [], []
+        for index, t in enumerate(values):
             exact = endpoint(t, *self._frames) if backend.exact_endpoints else None
             if exact is not None:
                 results[index] = exact.to(backend.device, torch.float32)
             else:
-                todo.append(index)
-        height, width = self._size
-        img0, img1 = self._padded
+                (maps if isinstance(t, torch.Tensor) else scalars).append(index)
+        img0 = self._padded[0]
         pixels = img0.shape[-2] * img0.shape[-1]
-        for part in chunks(len(todo), pixels, backend.max_batch_pixels):
-            indices = todo[part]
-            t = torch.tensor([values[i] for i in indices], device=backend.device, dtype=backend.dtype)
-            with torch.inference_mode():
-                batch = backend.net(img0, img1, t.view(-1, 1, 1, 1), backend.scales)[:, :, :height, :width]
-            batch = batch.clamp(0.0, 1.0).to(torch.float32).clone(memory_format=torch.contiguous_format)
-            for index, frame in zip(indices, batch.unbind(0), strict=True):
-                results[index] = frame
+        for todo in (scalars, maps):
+            for part in chunks(len(todo), pixels, backend.max_batch_pixels):
+                indices = todo[part]
+                for index, frame in zip(indices, self._run([values[i] for i in indices]).unbind(0), strict=True):
+                    results[index] = frame
         return [frame for frame in results if frame is not None]
+
+    def _run(self, timesteps: list[float | torch.Tensor]) -> torch.Tensor:
+        """One IFNet pass over timesteps that are all scalars or all maps: ``(N, 3, H, W)`` float32."""
+        backend = self._backend
+        img0, img1 = self._padded
+        if isinstance(timesteps[0], torch.Tensor):
+            t = padded_time_maps(timesteps, backend.alignment).to(backend.dtype)  # type: ignore[arg-type]
+        else:
+            # Through float32 like a map's values, so a constant map rounds to the same float16.
+            t = torch.tensor(timesteps, device=backend.device, dtype=torch.float32).view(-1, 1, 1, 1).to(backend.dtype)
+        height, width = self._size
+        with torch.inference_mode():
+            batch = backend.net(img0, img1, t, backend.scales)[:, :, :height, :width]
+        return batch.clamp(0.0, 1.0).to(torch.float32).clone(memory_format=torch.contiguous_format)
 
 
 @register("rife", "RIFE 4.6 IFNet (from the GMFSS_union weights): fast, good on small motion")
@@ -75,6 +90,7 @@ class RIFEInterpolator(Interpolator):
     """RIFE IFNet at full resolution; ``scale`` < 1 runs its levels coarser for large frames."""
 
     name = "rife"
+    supports_time_maps = True
 
     def __init__(
         self,

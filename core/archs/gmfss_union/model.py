@@ -110,21 +110,29 @@ class GMFSSUnion(nn.Module):
         return PairState(flow_levels, weighted)  # type: ignore[arg-type]
 
     def synthesize(
-        self, frame0: FrameFeatures, frame1: FrameFeatures, pair: PairState, timesteps: Sequence[float]
+        self, frame0: FrameFeatures, frame1: FrameFeatures, pair: PairState, timesteps: Sequence[float] | torch.Tensor
     ) -> torch.Tensor:
-        """Frames at every ``t`` in one batch, ``(N, 3, H, W)`` in ``[0, 1]``."""
-        count = len(timesteps)
+        """Frames at every ``t`` in one batch, ``(N, 3, H, W)`` in ``[0, 1]``.
+
+        ``timesteps``: one ``t`` per frame, or per-pixel time maps ``(N, 1, h, w)`` float32 at
+        the half size (``frame0.half``'s). A map goes wherever the scalar ``t`` goes (IFNet's
+        timestep, the flows' scale before splatting), resized to each pyramid level.
+        """
         dtype = self.dtype
         device = frame0.half.device
-        t = torch.tensor([float(x) for x in timesteps], device=device, dtype=torch.float32)
-        rife = self.ifnet(frame0.half, frame1.half, t.view(count, 1, 1, 1).to(dtype))
+        if isinstance(timesteps, torch.Tensor):
+            t = timesteps.to(device=device, dtype=torch.float32)
+        else:
+            t = torch.tensor([float(x) for x in timesteps], device=device, dtype=torch.float32).view(-1, 1, 1, 1)
+        count = t.shape[0]
+        rife = self.ifnet(frame0.half, frame1.half, t.to(dtype))
 
         # Splat batch: [frame 0 at t_1..t_N, frame 1 at t_1..t_N]; frame 0 moves by t, frame 1 by 1 - t.
-        factors = torch.cat((t, 1.0 - t)).view(2 * count, 1, 1, 1)
+        factors = torch.cat((t, 1.0 - t))
         pick = torch.arange(2, device=device).repeat_interleave(count)
         splatted = []
         for flows, weighted in zip(pair.flows, pair.weighted, strict=True):
-            moved = splat_weighted(weighted, flows[pick] * factors, pick)
+            moved = splat_weighted(weighted, flows[pick] * _at_level(factors, flows.shape[-2:]), pick)
             splatted.append((moved[:count], moved[count:]))
         (img0_level1, img1_level1), (level2_0, level2_1), (level3_0, level3_1) = splatted
         # channels_last convs are ~1.5x faster on CPU (oneDNN) as well as on CUDA; the frames'
@@ -138,6 +146,17 @@ class GMFSSUnion(nn.Module):
         )
         out = self.fusionnet.synnet(*inputs)
         return out.clamp(0.0, 1.0)
+
+
+def _at_level(factors: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """Per-pixel factors resized to a pyramid level like the flows (bilinear); scalars pass as they are.
+
+    Levels are exactly 1/2 and 1/4 of the half size, where every bilinear weight is 1/2: a region
+    of one ``t`` keeps exactly that ``t`` (a constant map gives the scalar's result bit for bit).
+    """
+    if factors.shape[-2:] in ((1, 1), size):
+        return factors
+    return F.interpolate(factors, size=size, mode="bilinear")
 
 
 def _channels_last_cat(parts: Sequence[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
