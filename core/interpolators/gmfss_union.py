@@ -9,8 +9,10 @@ pair is asked for several timesteps, so work is done at the cheapest level it ca
 * per call of :meth:`PreparedPair.frames_at`: all timesteps in one batch through
   IFNet, the splats and the GridNet (chunked to bound memory).
 
-CPU runs float32; CUDA runs float16 with channels_last, keeping the flow matching,
-warps and splats in float32 where float16 is not precise enough.
+CUDA runs float16 with channels_last, keeping the flow matching, warps and splats in
+float32 where float16 is not precise enough. The CPU runs float32, except that on a CPU
+with native bfloat16 (AVX-512 BF16, AMX) the sub-networks in ``bf16_stages`` run in
+bfloat16 behind casts (``precision``; see :mod:`.precision` for why only some).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..archs.gmfss_union import ALIGNMENT, FrameFeatures, GMFSSUnion, PairState
 from ..errors import InputError
 from ..weights import MODELS
 from .base import Interpolator, PreparedPair, Timestep
+from .precision import resolve_precision, run_in_dtype
 from .registry import register
 from .tensors import (
     as_float_timesteps,
@@ -38,6 +41,12 @@ from .tensors import (
     pick_device,
     to_padded_batch,
 )
+
+#: sub-networks that can run in bfloat16 on the CPU, by name (``bf16_stages``)
+BF16_CAPABLE = ("gridnet", "pyramid", "ifnet", "metricnet", "backbone", "transformer")
+#: those that do under ``precision="bf16"`` (and ``auto`` on a CPU with native bfloat16): the ones
+#: whose bfloat16 output stays >= 45 dB from float32 (see benchmarks/bench_precision.py)
+BF16_DEFAULT = ("gridnet", "pyramid")
 
 
 def _version(tensor: torch.Tensor) -> int:
@@ -114,6 +123,8 @@ class GMFSSUnionInterpolator(Interpolator):
         exact_endpoints: bool = True,
         cache_frames: int = 3,
         compile: str = "none",
+        precision: str = "auto",
+        bf16_stages: Sequence[str] = BF16_DEFAULT,
     ) -> None:
         super().__init__(pick_device(device))
         from ..weights import load_gmfss_union
@@ -134,6 +145,17 @@ class GMFSSUnionInterpolator(Interpolator):
         if self.device.type == "cuda":
             net = net.to(memory_format=torch.channels_last)
         self.net = net.eval().requires_grad_(False)
+        #: fp32 or bf16 (``auto``: bf16 where the CPU computes it natively); CUDA keeps its fp16 path
+        self.precision = resolve_precision(precision, self.device)
+        self.bf16_stages = tuple(bf16_stages) if self.precision == "bf16" else ()
+        unknown = sorted(set(self.bf16_stages) - set(BF16_CAPABLE))
+        if unknown:
+            raise InputError(f"unknown bf16 stages {unknown} (choose from: {', '.join(BF16_CAPABLE)})")
+        stages = {"gridnet": self.net.fusionnet.synnet, "pyramid": self.net.fusionnet.feat_ext,
+                  "ifnet": self.net.ifnet, "metricnet": self.net.metricnet,
+                  "backbone": self.net.flownet.backbone, "transformer": self.net.flownet.transformer}  # fmt: skip
+        for stage in self.bf16_stages:
+            run_in_dtype(stages[stage], torch.bfloat16)
         #: torch.compile mode (none, default, reduce-overhead), see tensors.compile_modules
         self.compile = compile
         compile_modules((self.net.flownet.backbone, self.net.flownet.transformer, self.net.fusionnet.feat_ext,
@@ -146,6 +168,8 @@ class GMFSSUnionInterpolator(Interpolator):
 
     def describe(self) -> str:
         precision = "fp16" if self.dtype == torch.float16 else "fp32"
+        if self.bf16_stages:
+            precision = f"bf16 {'/'.join(self.bf16_stages)}, fp32 elsewhere"
         compiled = "" if self.compile == "none" else f", torch.compile {self.compile}"
         return f"gmfss_union ({self.model}, flow scale {self.scale:g}, {precision}{compiled}) on {self.device}"
 
