@@ -47,9 +47,10 @@ BF16_CAPABLE = ("gridnet", "pyramid", "ifnet", "metricnet", "backbone", "transfo
 #: those that do under ``precision="bf16"`` (and ``auto`` on a CPU with native bfloat16): the ones
 #: whose bfloat16 output stays >= 45 dB from float32. Measured on the equal-output frames (min over
 #: t, 540p/720p): these four give 53.5-53.8 dB against the pre-#15 output (55.2-55.5 dB against
-#: float32); adding the GMFlow backbone drops it to 41.4 dB at 540p (flows feed every warp), so
-#: GMFlow stays float32.
-BF16_DEFAULT = ("gridnet", "pyramid", "ifnet", "metricnet")
+#: float32); GMFlow's transformer too costs 4 dB more (49.3 dB at 540p/720p) and saves ~22 % of a
+#: pair's prepare (its attention itself stays float32); the GMFlow backbone in bfloat16 drops it to
+#: 41.4 dB at 540p (flows feed every warp), so the backbone stays float32.
+BF16_DEFAULT = ("gridnet", "pyramid", "ifnet", "metricnet", "transformer")
 
 
 #: frames whose features are kept. The cadence schedule mixes up to ~4 frames and chains
