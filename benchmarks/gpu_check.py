@@ -111,7 +111,10 @@ def prepare(data: Path) -> None:
     inputs = [torch.from_numpy(frame).float() / 255 for frame in arrays["frames"]]  # exactly what the check reads
     for name in BACKENDS:
         started = time.perf_counter()
-        backend = create_backend(name, device="cpu", weights_dir=str(data / "weights"), exact_endpoints=False)
+        # float32 throughout: gmfss_union would otherwise run parts in bfloat16 on a CPU with native bf16
+        exact = {"precision": "fp32"} if name == "gmfss_union" else {}
+        backend = create_backend(name, device="cpu", weights_dir=str(data / "weights"), exact_endpoints=False,
+                                 **exact)  # fmt: skip
         outputs = torch.stack(backend.prepare(*inputs).frames_at(list(CHECK_TIMESTEPS)))
         arrays[name] = to_uint8(outputs)
         print(f"{name}: CPU float32 reference in {time.perf_counter() - started:.0f} s ({backend.describe()})")

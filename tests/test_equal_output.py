@@ -57,19 +57,20 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 @pytest.mark.weights
 @pytest.mark.slow
 @pytest.mark.parametrize("rows", sorted(SIZES))
-def test_outputs_match_the_code_before_the_speed_work(rows: int) -> None:
+@pytest.mark.parametrize("precision", ["auto", "fp32"])  # auto: bf16 parts on a CPU with native bfloat16
+def test_outputs_match_the_code_before_the_speed_work(rows: int, precision: str) -> None:
     from stsr import weights
     from stsr.interpolators import create_backend
 
     weights.fetch(quiet=True)
     stored = np.load(DATA)[f"out_{rows}"]
-    backend = create_backend("gmfss_union", device="cpu", exact_endpoints=False)
+    backend = create_backend("gmfss_union", device="cpu", exact_endpoints=False, precision=precision)
     frames = outputs(backend, rows)
     assert frames.shape == stored.shape
     expected = torch.from_numpy(stored).float() / 255
     for t, frame, reference in zip(TIMESTEPS, frames, expected, strict=True):
         score = psnr(frame, reference)
-        assert score >= MIN_PSNR, f"{rows}p t={t}: {score:.1f} dB against the stored output"
+        assert score >= MIN_PSNR, f"{rows}p t={t} {precision}: {score:.1f} dB against the stored output"
     # The bar is not trivially met: the two inputs and two timesteps differ by far more.
     assert psnr(frames[0], frames[1]) < MIN_PSNR - 10
 

@@ -66,7 +66,8 @@ class GMFSSUnion(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.fusionnet.feat_ext.conv1.weight.dtype
+        """The dtype between sub-networks (a sub-network may compute in another one behind casts)."""
+        return self.flownet.mean.dtype
 
     def encode_frame(self, image: torch.Tensor) -> FrameFeatures:
         """``image``: ``(1, 3, H, W)`` in ``[0, 1]``, H and W multiples of :data:`ALIGNMENT`."""
@@ -137,12 +138,14 @@ class GMFSSUnion(nn.Module):
         (img0_level1, img1_level1), (level2_0, level2_1), (level3_0, level3_1) = splatted
         # channels_last convs are ~1.5x faster on CPU (oneDNN) as well as on CUDA; the frames'
         # channels are concatenated straight into channels_last buffers (one copy, not two).
+        # Built straight in the GridNet's own dtype (bfloat16 on some CPUs): no second cast.
+        grid_dtype = next(self.fusionnet.synnet.parameters()).dtype
         inputs = (
-            _channels_last_cat((img0_level1[:, :3], img1_level1[:, :3]), dtype),
-            _channels_last_cat((img0_level1[:, 3:], img1_level1[:, 3:]), dtype),
-            _channels_last_cat((level2_0, level2_1), dtype),
-            _channels_last_cat((level3_0, level3_1), dtype),
-            rife.contiguous(memory_format=torch.channels_last),
+            _channels_last_cat((img0_level1[:, :3], img1_level1[:, :3]), grid_dtype),
+            _channels_last_cat((img0_level1[:, 3:], img1_level1[:, 3:]), grid_dtype),
+            _channels_last_cat((level2_0, level2_1), grid_dtype),
+            _channels_last_cat((level3_0, level3_1), grid_dtype),
+            rife.to(grid_dtype).contiguous(memory_format=torch.channels_last),
         )
         out = self.fusionnet.synnet(*inputs)
         return out.clamp(0.0, 1.0)
