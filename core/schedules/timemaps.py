@@ -16,6 +16,7 @@ one pass; the passes are composited by smoothed group masks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import cv2
@@ -114,6 +115,20 @@ def rhythm_at(anchor: int, next_keypoint: int, events: dict[int, np.ndarray], ho
     return replace(rhythm, active=active)
 
 
+def _neighbour_fields(rhythm: Rhythm, grid: tuple[int, int]) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+    """Each of the 8 neighbours' (start, following, after, later) and activity, region by region."""
+    rows, cols = grid
+    fields = [rhythm.start, rhythm.following, rhythm.after, rhythm.later]
+    padded = [np.pad(f.reshape(grid), 1, constant_values=NONE) for f in fields]
+    padded_active = np.pad(rhythm.active.reshape(grid), 1, constant_values=False)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            window = (slice(1 + dy, 1 + dy + rows), slice(1 + dx, 1 + dx + cols))
+            yield [p[window].ravel() for p in padded], padded_active[window].ravel()
+
+
 def adopt_finer(rhythm: Rhythm, grid: tuple[int, int] | None) -> Rhythm:
     """Regions that missed a drawing of their layer take their neighbours' timing.
 
@@ -125,27 +140,19 @@ def adopt_finer(rhythm: Rhythm, grid: tuple[int, int] | None) -> Rhythm:
     """
     if grid is None or not rhythm.active.any():
         return rhythm
-    rows, cols = grid
     fields = [rhythm.start, rhythm.following, rhythm.after, rhythm.later]
-    padded = [np.pad(f.reshape(grid), 1, constant_values=NONE) for f in fields]
-    padded_active = np.pad(rhythm.active.reshape(grid), 1, constant_values=False)
     own_gap = rhythm.following - rhythm.start
     best = [f.copy() for f in fields]
     best_gap = np.zeros(own_gap.shape, np.int64)
     shorter = np.zeros(own_gap.shape, np.int64)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy == dx == 0:
-                continue
-            shifted = [p[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel() for p in padded]
-            active = padded_active[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel()
-            gap = shifted[1] - shifted[0]
-            inside = active & (2 * gap <= own_gap) & (shifted[1] > rhythm.start) & (shifted[1] < rhythm.following)
-            shorter += inside
-            better = inside & (gap > best_gap)
-            for target, source in zip(best, shifted, strict=True):
-                target[better] = source[better]
-            best_gap = np.where(better, gap, best_gap)
+    for shifted, active in _neighbour_fields(rhythm, grid):
+        gap = shifted[1] - shifted[0]
+        inside = active & (2 * gap <= own_gap) & (shifted[1] > rhythm.start) & (shifted[1] < rhythm.following)
+        shorter += inside
+        better = inside & (gap > best_gap)
+        for target, source in zip(best, shifted, strict=True):
+            target[better] = source[better]
+        best_gap = np.where(better, gap, best_gap)
     missed = rhythm.active & (shorter >= 3)
     if not missed.any():
         return rhythm
@@ -169,27 +176,19 @@ def adopt_coarser(rhythm: Rhythm, grid: tuple[int, int] | None) -> Rhythm:
     """
     if grid is None:
         return rhythm
-    rows, cols = grid
     fields = [rhythm.start, rhythm.following, rhythm.after, rhythm.later]
     best = [f.copy() for f in fields]
     best_gap = np.where(rhythm.active, rhythm.following - rhythm.start, 0)
     own_gap = best_gap.copy()
     own_drawn = (rhythm.following, rhythm.after, rhythm.later)
-    padded = [np.pad(f.reshape(grid), 1, constant_values=NONE) for f in fields]
-    padded_active = np.pad(rhythm.active.reshape(grid), 1, constant_values=False)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy == dx == 0:
-                continue
-            shifted = [p[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel() for p in padded]
-            active = padded_active[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols].ravel()
-            gap = shifted[1] - shifted[0]
-            shared = np.logical_or.reduce([(shifted[1] == drawn) & (drawn != NONE) for drawn in own_drawn])
-            better = rhythm.active & active & shared & (shifted[1] > rhythm.following) & (gap > own_gap) & \
-                (gap > best_gap)
-            for target, source in zip(best, shifted, strict=True):
-                target[better] = source[better]
-            best_gap = np.where(better, gap, best_gap)
+    for shifted, active in _neighbour_fields(rhythm, grid):
+        gap = shifted[1] - shifted[0]
+        shared = np.logical_or.reduce([(shifted[1] == drawn) & (drawn != NONE) for drawn in own_drawn])
+        better = rhythm.active & active & shared & (shifted[1] > rhythm.following) & (gap > own_gap) & \
+            (gap > best_gap)
+        for target, source in zip(best, shifted, strict=True):
+            target[better] = source[better]
+        best_gap = np.where(better, gap, best_gap)
     return replace(rhythm, start=best[0], following=best[1], after=best[2], later=best[3])
 
 
