@@ -302,16 +302,7 @@ def test_a_killed_coordinator_restarts_without_rendering_finished_chunks(
                "--device", "cpu", "--codec", "ffv1", "--schedule", "pairs", "--cluster", address, "--workers", "1",
                "--worker-threads", "1", "--chunk-frames", "5", "--chunk-dir", str(folder), "--keep-chunks",
                "--quiet"]
-    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not list(folder.glob("chunk-*.json")):
-        assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
-        assert time.monotonic() < deadline, "no chunk finished"
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    finished = settled_records(folder)
-    assert len(finished) < 24, "every chunk finished before the kill; the restart would prove nothing"
+    finished = kill_after_first_chunk(command, folder)
     second = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert second.returncode == 0, second.stderr
     assert f"{len(finished)} reused" in second.stderr
@@ -330,6 +321,21 @@ def settled_records(folder: Path) -> set[int]:
                      len(log.read_text().splitlines()) if log.exists() else 0))
         time.sleep(0.5)
     return seen[-1][0]
+
+def kill_after_first_chunk(command: list[str], folder: Path) -> set[int]:
+    """Start ``command``, SIGKILL it once its first chunk is settled in ``folder``; the chunks settled by then."""
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not list(folder.glob("chunk-*.json")):
+        assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+        assert time.monotonic() < deadline, "no chunk finished"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    finished = settled_records(folder)
+    assert len(finished) < 24, "every chunk finished before the kill; the restart would prove nothing"
+    return finished
+
 
 
 def test_without_ray_the_workers_option_converts_in_process(make_clip: Callable[..., Path], tmp_path: Path) -> None:
@@ -453,17 +459,8 @@ def test_a_killed_watch_coordinator_restarts_without_rendering_finished_chunks(
                str(WATCH_SETTLE), "--backend", "flow", "--device", "cpu", "--codec", "ffv1", "--schedule", "pairs",
                "--cluster", address, "--workers", "1", "--worker-threads", "1", "--chunk-frames", "5",
                "--keep-chunks"]
-    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     folder = outbox / ".stsr-chunks" / "job-1"
-    deadline = time.monotonic() + 240
-    while not list(folder.glob("chunk-*.json")):
-        assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
-        assert time.monotonic() < deadline, "no chunk finished"
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    finished = settled_records(folder)
-    assert len(finished) < 24, "every chunk finished before the kill; the restart would prove nothing"
+    finished = kill_after_first_chunk(command, folder)
 
     status = run_stsr("watch", "--status", str(outbox))
     assert status.returncode == 0 and "running      long.mkv" in status.stdout, status.stdout + status.stderr
