@@ -337,13 +337,18 @@ def kill_after_first_chunk(command: list[str], folder: Path) -> set[int]:
     return finished
 
 
+def ray_blocker(tmp_path: Path) -> Path:
+    """A folder whose ``ray`` package fails to import: put it first on PYTHONPATH to run as if Ray were absent."""
+    blocker = tmp_path / "no-ray"
+    (blocker / "ray").mkdir(parents=True)
+    (blocker / "ray" / "__init__.py").write_text("raise ImportError('Ray is blocked for this test')\n")
+    return blocker
+
 
 def test_without_ray_the_workers_option_converts_in_process(make_clip: Callable[..., Path], tmp_path: Path) -> None:
     clip = make_clip("noray.mp4", frames=24)
     reference = single_process(clip, "cadence")
-    blocker = tmp_path / "no-ray"
-    (blocker / "ray").mkdir(parents=True)
-    (blocker / "ray" / "__init__.py").write_text("raise ImportError('Ray is blocked for this test')\n")
+    blocker = ray_blocker(tmp_path)
     target = tmp_path / "noray.mkv"
     result = run_stsr("convert", str(clip), str(target), "--backend", "flow", "--device", "cpu", "--codec", "ffv1",
                       "--workers", "2", "--quiet", env={**os.environ, "PYTHONPATH": str(blocker)})
@@ -484,9 +489,7 @@ def test_a_killed_watch_coordinator_restarts_without_rendering_finished_chunks(
 def test_without_ray_the_watch_folder_converts_in_process(make_clip: Callable[..., Path], tmp_path: Path) -> None:
     clip = make_clip("noray.mkv", frames=24)
     reference = single_process(clip, "cadence")
-    blocker = tmp_path / "no-ray"
-    (blocker / "ray").mkdir(parents=True)
-    (blocker / "ray" / "__init__.py").write_text("raise ImportError('Ray is blocked for this test')\n")
+    blocker = ray_blocker(tmp_path)
     inbox, outbox = watch_folders(tmp_path)
     (inbox / clip.name).write_bytes(clip.read_bytes())
     result = run_stsr("watch", str(inbox), str(outbox), "--once", "--settle", str(WATCH_SETTLE), "--backend", "flow",
