@@ -136,12 +136,17 @@ def to_windows(x: torch.Tensor, splits: int) -> torch.Tensor:
     return x.permute(0, 1, 3, 2, 4, 5).reshape(batch * splits * splits, -1, channels)
 
 
-def from_windows(x: torch.Tensor, splits: int, height: int, width: int) -> torch.Tensor:
-    """Inverse of :func:`to_windows`."""
-    channels = x.shape[-1]
-    batch = x.shape[0] // (splits * splits)
-    x = x.view(batch, splits, splits, height // splits, width // splits, channels)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(batch, height, width, channels)
+def window_order(height: int, width: int, splits: int, shifted: bool, device: torch.device) -> torch.Tensor:
+    """Row-major pixel index of each token when tokens are laid out window after window.
+
+    With ``shifted`` the windows are those of the picture rolled back by half a window
+    (swin's shifted windows): token ``j`` holds pixel ``order[j]`` in both cases, so
+    the same index also puts the results back.
+    """
+    pixels = torch.arange(height * width, device=device).view(1, height, width, 1)
+    if shifted and splits > 1:
+        pixels = torch.roll(pixels, (-(height // splits // 2), -(width // splits // 2)), dims=(1, 2))
+    return to_windows(pixels, splits).flatten()
 
 
 def shifted_window_bias(
@@ -206,28 +211,22 @@ class AttentionLayer(nn.Module):
             self.norm2 = nn.LayerNorm(channels)
 
     def forward(
-        self, source: torch.Tensor, target: torch.Tensor, splits: int, shift_bias: torch.Tensor | None
+        self, source: torch.Tensor, target: torch.Tensor, windows: int, bias: torch.Tensor | None
     ) -> torch.Tensor:
-        """``source``/``target``: ``(B, H, W, C)``."""
-        batch, height, width, channels = source.shape
-        query, key, value = self.q_proj(source), self.k_proj(target), self.v_proj(target)
-        if splits > 1:
-            shift = (height // splits // 2, width // splits // 2)
-            if self.shifted:
-                query, key, value = (torch.roll(x, (-shift[0], -shift[1]), dims=(1, 2)) for x in (query, key, value))
-            bias = None
-            if self.shifted and shift_bias is not None:
-                # A 4D (expanded, not copied) mask keeps SDPA on its fused kernel; a 3D one falls
-                # back to the unfused math path on CPU (~3x slower).
-                bias = shift_bias.unsqueeze(0).expand(batch, -1, -1, -1)
-            windows = [to_windows(x, splits).unflatten(0, (batch, splits * splits)) for x in (query, key, value)]
-            message = F.scaled_dot_product_attention(*windows, attn_mask=bias)
-            message = from_windows(message.flatten(0, 1), splits, height, width)
-            if self.shifted:
-                message = torch.roll(message, shift, dims=(1, 2))
-        else:
-            flat = [x.reshape(batch, height * width, channels) for x in (query, key, value)]
-            message = F.scaled_dot_product_attention(*flat).view(batch, height, width, channels)
+        """``source``/``target``: ``(B, N, C)`` tokens laid out window after window (``windows`` of
+        ``N / windows`` tokens, see :func:`window_order`); ``bias``: ``(windows, L, L)`` or None."""
+        batch, tokens, channels = source.shape
+        query, key, value = (x.view(batch, windows, tokens // windows, channels)
+                             for x in (self.q_proj(source), self.k_proj(target), self.v_proj(target)))  # fmt: skip
+        if bias is not None:
+            # A 4D (expanded, not copied) mask keeps SDPA on its fused kernel; a 3D one falls
+            # back to the unfused math path on CPU (~3x slower).
+            bias = bias.unsqueeze(0).expand(batch, -1, -1, -1)
+        if windows == 1:
+            # Global attention (small frames): the 3D call, whose kernel blocks (and so its bfloat16
+            # rounding) differ from the one-window 4D call's.
+            query, key, value = (x.squeeze(1) for x in (query, key, value))
+        message = F.scaled_dot_product_attention(query, key, value, attn_mask=bias).view(batch, tokens, channels)
         message = self.norm1(self.merge(message))
         if self.mlp is not None:
             message = self.norm2(self.mlp(torch.cat((source, message), dim=-1)))
@@ -242,15 +241,23 @@ class TransformerBlock(nn.Module):
         self.self_attn = AttentionLayer(channels, with_ffn=False, shifted=shifted)
         self.cross_attn_ffn = AttentionLayer(channels, with_ffn=True, shifted=shifted)
 
-    def forward(
-        self, source: torch.Tensor, target: torch.Tensor, splits: int, shift_bias: torch.Tensor | None
-    ) -> torch.Tensor:
-        source = self.self_attn(source, source, splits, shift_bias)
-        return self.cross_attn_ffn(source, target, splits, shift_bias)
+    def forward(self, source: torch.Tensor, windows: int, bias: torch.Tensor | None) -> torch.Tensor:
+        """``source``: ``(2B, N, C)``, frames ``[A, B]``; the cross-attention's target is the input's ``[B, A]``."""
+        target = torch.cat(source.chunk(2, dim=0)[::-1], dim=0)
+        source = self.self_attn(source, source, windows, bias)
+        return self.cross_attn_ffn(source, target, windows, bias)
 
 
 class FeatureTransformer(nn.Module):
-    """Six blocks, every other one on half-window-shifted windows; both frames updated symmetrically."""
+    """Six blocks, every other one on half-window-shifted windows; both frames updated symmetrically.
+
+    Why tokens stay in window order: every operation but the attention works token by
+    token, so the features are laid out window after window once, reordered only
+    between a plain and a shifted block (one gather), and put back in pixel order at
+    the end. The reference rolls the picture and cuts it into windows for each of q, k
+    and v and undoes both for the result, in every layer: a third of the transformer's
+    time on this CPU went into those copies.
+    """
 
     def __init__(self, channels: int = FEATURE_CHANNELS, num_layers: int = 6) -> None:
         super().__init__()
@@ -258,16 +265,25 @@ class FeatureTransformer(nn.Module):
 
     def forward(self, feature0: torch.Tensor, feature1: torch.Tensor, splits: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, C, H, W)`` each; returns the updated pair in the same layout."""
-        height, width = feature0.shape[-2:]
+        batch, channels, height, width = feature0.shape
+        device = feature0.device
         shift_bias = None
         if splits > 1:
-            shift_bias = shifted_window_bias(height, width, splits, feature0.device, feature0.dtype)
+            shift_bias = shifted_window_bias(height, width, splits, device, feature0.dtype)
+        orders = {shifted: window_order(height, width, splits, shifted, device) for shifted in (False, True)}
         # Frame A attends to B and B to A in one batch: [A, B] against [B, A].
-        source = torch.cat((feature0, feature1), dim=0).permute(0, 2, 3, 1).contiguous()
+        source = torch.cat((feature0, feature1), dim=0).permute(0, 2, 3, 1).reshape(2 * batch, -1, channels)
+        layout = torch.arange(height * width, device=device)  # pixel of each token now
         for layer in self.layers:
-            target = torch.cat(source.chunk(2, dim=0)[::-1], dim=0)
-            source = layer(source, target, splits, shift_bias)
-        out0, out1 = source.permute(0, 3, 1, 2).contiguous().chunk(2, dim=0)
+            shifted = layer.self_attn.shifted and splits > 1
+            order = orders[shifted]
+            if not torch.equal(order, layout):
+                # token j must hold pixel order[j]; it is now at position inverse(layout)[order[j]]
+                source = source.index_select(1, torch.argsort(layout)[order])
+                layout = order
+            source = layer(source, splits * splits, shift_bias if shifted else None)
+        source = source.index_select(1, torch.argsort(layout))
+        out0, out1 = source.view(2 * batch, height, width, channels).permute(0, 3, 1, 2).contiguous().chunk(2, dim=0)
         return out0, out1
 
 
