@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
 import os
 import sys
 import time
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count, sdpa_flop_count
 
 TIMESTEPS = (0.2, 0.4, 0.6, 0.8)
 #: what the stage times are read from; ``--clock cpu`` switches to process CPU time (see main)
@@ -83,19 +84,24 @@ def _best_seconds(fn: Callable[[], Any], reps: int = 3) -> float:
     return best
 
 
-def ceilings() -> dict[str, float]:
-    """GFLOP/s of a big matmul and of a typical convolution on this machine, now."""
+def ceilings(dtype: torch.dtype = torch.float32) -> dict[str, float]:
+    """GFLOP/s of a big matmul and of a typical convolution in ``dtype`` on this machine, now."""
     with torch.inference_mode():
-        a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+        a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
         matmul = 2 * 2048**3 / _best_seconds(lambda: a @ b) / 1e9
-        conv = torch.nn.Conv2d(64, 64, 3, 1, 1).eval()
-        x = torch.randn(1, 64, 272, 480)
+        conv = torch.nn.Conv2d(64, 64, 3, 1, 1).eval().to(dtype)
+        x = torch.randn(1, 64, 272, 480, dtype=dtype)
         flops = 2 * 64 * 64 * 9 * 272 * 480
         nchw = flops / _best_seconds(lambda: conv(x)) / 1e9
         conv_cl = conv.to(memory_format=torch.channels_last)
         x_cl = x.contiguous(memory_format=torch.channels_last)
         nhwc = flops / _best_seconds(lambda: conv_cl(x_cl)) / 1e9
     return {"matmul": matmul, "conv": max(nchw, nhwc)}
+
+
+#: stage label -> the backend's ``bf16_stages`` name that puts it in bfloat16
+BF16_STAGE_OF = {"feature pyramid": "pyramid", "GMFlow backbone": "backbone", "transformer 1/8": "transformer",
+                 "transformer 1/4": "transformer", "MetricNet": "metricnet", "IFNet": "ifnet", "GridNet": "gridnet"}
 
 
 # --------------------------------------------------------------------------- instrumentation
@@ -105,8 +111,21 @@ def _cpu_flash_attention_flops(query_shape: Any, key_shape: Any, value_shape: An
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
-#: the counter knows the CUDA attention kernels but not the CPU one that SDPA dispatches to here
+def _fused_linear_flops(input_shape: Any, weight_shape: Any, *_: Any, **__: Any) -> int:
+    return 2 * math.prod(input_shape[:-1]) * weight_shape[0] * weight_shape[1]
+
+
+def _fused_conv_flops(x_shape: Any, w_shape: Any, *_: Any, out_shape: Any = None, **__: Any) -> int:
+    return conv_flop_count(list(x_shape), list(w_shape), list(out_shape), transposed=False)
+
+
+#: the counter knows the CUDA attention kernels but not the CPU one that SDPA dispatches to here, nor
+#: oneDNN's fused linear+GELU and conv+PReLU (their FLOPs are the linear's and the conv's)
 _EXTRA_FLOPS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention_flops}
+if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+    _EXTRA_FLOPS[torch.ops.mkldnn._linear_pointwise] = _fused_linear_flops
+if hasattr(torch.ops.mkldnn, "_convolution_pointwise"):
+    _EXTRA_FLOPS[torch.ops.mkldnn._convolution_pointwise] = _fused_conv_flops
 
 
 def flop_counter() -> FlopCounterMode:
@@ -346,10 +365,13 @@ def main() -> int:
         print(f"  {name}: {backend.describe()}")
     started = time.perf_counter()
     measurements = {name: Measurement(packages[name], backend, frames) for name, backend in implementations.items()}
-    limit = {"matmul": 0.0, "conv": 0.0}
+    bf16 = any(getattr(backend, "bf16_stages", ()) for backend in implementations.values())
+    dtypes = (torch.float32, torch.bfloat16) if bf16 else (torch.float32,)
+    limit = {(kind, dtype): 0.0 for kind in ("matmul", "conv") for dtype in dtypes}
     for _ in range(args.reps + 1):  # implementations alternate (same load for both); best is kept
-        for kind, value in ceilings().items():
-            limit[kind] = max(limit[kind], value)
+        for dtype in dtypes:
+            for kind, value in ceilings(dtype).items():
+                limit[kind, dtype] = max(limit[kind, dtype], value)
         for measurement in measurements.values():
             measurement.time_once()
     results = {name: measurement.rows() for name, measurement in measurements.items()}
@@ -367,14 +389,19 @@ def main() -> int:
             ms, gflop = results[name][label]
             rate = gflop / (ms / 1000) if ms > 0 and gflop > 0.01 else 0.0
             kind = kinds.get(label, "-")
-            share = f"{100 * rate / limit[kind]:.0f} %" if rate and kind in limit else "-"
+            in_bf16 = BF16_STAGE_OF.get(label) in getattr(implementations[name], "bf16_stages", ())
+            ceiling = limit.get((kind, torch.bfloat16 if in_bf16 else torch.float32))
+            share = f"{100 * rate / ceiling:.0f} %{' bf16' if in_bf16 else ''}" if rate and ceiling else "-"
             cells.append(f"{ms:.0f} | {gflop:.1f} | {rate:.0f} | {share}" if gflop > 0.01 else f"{ms:.0f} | - | - | -")
         per = pers.get(label, label.rsplit(" ", 1)[-1])
         name = f"**{label}**" if label.startswith("total") else label
         print(f"| {name} | {per} | {' | '.join(cells)} |")
-    print(f"\nfloat32 ceilings (bfloat16 stages can pass 100 %; best of {args.reps + 1} rounds, measured between "
-          "the stage runs): matmul 2048^2 "
-          f"{limit['matmul']:.0f} GFLOP/s, conv 64ch 3x3 at 480x272 {limit['conv']:.0f} GFLOP/s")
+    for dtype in dtypes:
+        print(f"\n{str(dtype).removeprefix('torch.')} ceilings (best of {args.reps + 1} rounds, measured between the "
+              f"stage runs): matmul 2048^2 {limit['matmul', dtype]:.0f} GFLOP/s, conv 64ch 3x3 at 480x272 "
+              f"{limit['conv', dtype]:.0f} GFLOP/s", end="")
+    print("\n'of ceiling' compares each stage with the ceiling of its own precision (bf16: the stage runs in "
+          "bfloat16).")
     clock = "wall-clock" if args.clock == "wall" else "process CPU time / torch threads"
     print(f"ms are {clock}, best of {args.reps + 1} rounds (implementations alternate); "
           f"'per t' rows are per timestep of a batch of {len(TIMESTEPS)}. "
