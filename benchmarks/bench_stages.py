@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import math
 import os
 import sys
@@ -288,35 +289,49 @@ class Measurement:
         return rows
 
 
-def convert_side_by_side(width: int, height: int, seconds: float, rounds: int) -> None:
-    """The converter end to end (decode, cadence, gmfss_union, encode) on the README sample, old and new alternating."""
+def convert_once(package: str, source: Path, output: Path) -> dict[str, float]:
+    """One conversion by ``package`` (``stsr`` or an already loaded ``stsr_ref``): frames, wall s, CPU s."""
+    engine = importlib.import_module(f"{package}.engine")
+    options = engine.ConvertOptions(backend="gmfss_union", device="cpu", schedule="cadence", overwrite=True)
+    started, cpu = time.perf_counter(), time.process_time()
+    result = engine.convert(source, output, options)
+    return {"frames": result.frames, "wall": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+
+
+def convert_side_by_side(width: int, height: int, seconds: float, rounds: int, reference: Path) -> None:
+    """The converter end to end (decode, cadence, gmfss_union, encode) on the README sample, old and new alternating.
+
+    Each conversion runs in a process of its own: settings that are process-wide (the
+    allocator's, see ``stsr.interpolators.allocator``; torch's thread pools) are then each
+    implementation's own, as they are when it runs alone.
+    """
+    import subprocess
     import tempfile
 
     from stsr.eval.sample import make_sample
 
-    packages = {"reference": "stsr_ref", "current": "stsr"}
+    names = ("reference", "current")
     best: dict[str, float] = {}
     best_cpu: dict[str, float] = {}
     frames: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as folder:
         source = make_sample(Path(folder) / "sample.mp4", width, height, seconds)
         for _ in range(rounds):
-            for name, package in packages.items():
-                engine = importlib.import_module(f"{package}.engine")
-                options = engine.ConvertOptions(backend="gmfss_union", device="cpu", schedule="cadence",
-                                                overwrite=True)  # fmt: skip
-                started, cpu = time.perf_counter(), time.process_time()
-                result = engine.convert(source, Path(folder) / f"out_{name}.mp4", options)
-                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-                best[name] = min(best.get(name, float("inf")), wall)
-                best_cpu[name] = min(best_cpu.get(name, float("inf")), cpu)
-                frames[name] = result.frames
-                print(f"  {name}: {result.frames} frames in {wall:.1f} s, {cpu:.1f} CPU s "
+            for name in names:
+                command = [sys.executable, "-m", "benchmarks.bench_stages", "--convert-one", name,
+                           "--reference", str(reference), "--source", str(source),
+                           "--output", str(Path(folder) / f"out_{name}.mp4")]  # fmt: skip
+                finished = subprocess.run(command, check=True, capture_output=True, text=True)
+                result = json.loads(finished.stdout.strip().splitlines()[-1])
+                best[name] = min(best.get(name, float("inf")), result["wall"])
+                best_cpu[name] = min(best_cpu.get(name, float("inf")), result["cpu"])
+                frames[name] = int(result["frames"])
+                print(f"  {name}: {frames[name]} frames in {result['wall']:.1f} s, {result['cpu']:.1f} CPU s "
                       f"(load average {os.getloadavg()[0]:.2f})", flush=True)
     print(f"\n| converter, {width}x{height}, README sample ({seconds:g} s), cadence, gmfss_union, CPU "
           "| output frames | wall s (best) | output fps | CPU s (best) | output frames per CPU s |"
           "\n|---|---:|---:|---:|---:|---:|")
-    for name in packages:
+    for name in names:
         print(f"| {name} | {frames[name]} | {best[name]:.1f} | {frames[name] / best[name]:.3f} | "
               f"{best_cpu[name]:.1f} | {frames[name] / best_cpu[name]:.3f} |")
     print(f"speed-up: {best['reference'] / best['current']:.2f}x wall, "
@@ -336,7 +351,16 @@ def main() -> int:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="cpu: stage times in process CPU seconds divided by the torch threads (fairer "
                              "than wall time when other jobs share the cores)")  # fmt: skip
+    parser.add_argument("--convert-one", choices=("reference", "current"), help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.convert_one is not None:  # one conversion of convert_side_by_side, in its own process
+        if args.convert_one == "reference":
+            load_package(args.reference.resolve())
+        package = "stsr_ref" if args.convert_one == "reference" else "stsr"
+        print(json.dumps(convert_once(package, args.source, args.output)))
+        return 0
     width, height = (int(v) for v in args.size.lower().split("x"))
     if args.clock == "cpu":
         threads = torch.get_num_threads()
@@ -344,9 +368,8 @@ def main() -> int:
     if args.convert is not None:
         if args.reference is None:
             parser.error("--convert needs --reference")
-        load_package(args.reference.resolve())
         print(f"load average at start {os.getloadavg()[0]:.2f}; {torch.get_num_threads()} torch threads")
-        convert_side_by_side(width, height, args.convert, args.reps)
+        convert_side_by_side(width, height, args.convert, args.reps, args.reference.resolve())
         return 0
 
     from benchmarks.bench_interpolators import synthetic_frames
