@@ -102,7 +102,8 @@ def ceilings(dtype: torch.dtype = torch.float32) -> dict[str, float]:
 
 #: stage label -> the backend's ``bf16_stages`` name that puts it in bfloat16
 BF16_STAGE_OF = {"feature pyramid": "pyramid", "GMFlow backbone": "backbone", "transformer 1/8": "transformer",
-                 "transformer 1/4": "transformer", "MetricNet": "metricnet", "IFNet": "ifnet", "GridNet": "gridnet"}
+                 "transformer 1/4": "transformer", "MetricNet": "metricnet", "IFNet": "ifnet", "GridNet": "gridnet",
+                 "convex upsampling": "upsampler"}
 
 
 # --------------------------------------------------------------------------- instrumentation

@@ -55,14 +55,16 @@ from .tensors import (
 )
 
 #: sub-networks that can run in bfloat16 on the CPU, by name (``bf16_stages``)
-BF16_CAPABLE = ("gridnet", "pyramid", "ifnet", "metricnet", "backbone", "transformer")
+BF16_CAPABLE = ("gridnet", "pyramid", "ifnet", "metricnet", "backbone", "transformer", "upsampler")
 #: those that do under ``precision="bf16"`` (and ``auto`` on a CPU with native bfloat16): the ones
 #: whose bfloat16 output stays >= 45 dB from float32. Measured on the equal-output frames (min over
 #: t, 540p/720p): these four give 53.5-53.8 dB against the pre-#15 output (55.2-55.5 dB against
 #: float32); GMFlow's transformer too costs 4 dB more (49.3 dB at 540p/720p) and saves ~22 % of a
 #: pair's prepare (its attention itself stays float32); the GMFlow backbone in bfloat16 drops it to
-#: 41.4 dB at 540p (flows feed every warp), so the backbone stays float32.
-BF16_DEFAULT = ("gridnet", "pyramid", "ifnet", "metricnet", "transformer")
+#: 41.4 dB at 540p (flows feed every warp), so the backbone stays float32. GMFlow's convex-upsampling
+#: conv (``upsampler``) in bfloat16 changes nothing measurable (270/540/720p: 52.0/50.7/49.8 dB with
+#: or without it, after the fused kernels of issue #15) and halves that stage (63 ms a pair at 540p).
+BF16_DEFAULT = ("gridnet", "pyramid", "ifnet", "metricnet", "transformer", "upsampler")
 
 
 #: frames whose features are kept. The cadence schedule mixes up to ~4 frames and chains
@@ -188,7 +190,8 @@ class GMFSSUnionInterpolator(Interpolator):
             raise InputError(f"unknown bf16 stages {unknown} (choose from: {', '.join(BF16_CAPABLE)})")
         stages = {"gridnet": self.net.fusionnet.synnet, "pyramid": self.net.fusionnet.feat_ext,
                   "ifnet": self.net.ifnet, "metricnet": self.net.metricnet,
-                  "backbone": self.net.flownet.backbone, "transformer": self.net.flownet.transformer}  # fmt: skip
+                  "backbone": self.net.flownet.backbone, "transformer": self.net.flownet.transformer,
+                  "upsampler": self.net.flownet.upsampler}  # fmt: skip
         for stage in self.bf16_stages:
             run_in_dtype(stages[stage], torch.bfloat16)
         #: torch.compile mode (none, default, reduce-overhead), see tensors.compile_modules
