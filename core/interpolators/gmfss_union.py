@@ -60,9 +60,9 @@ BF16_CAPABLE = ("gridnet", "pyramid", "ifnet", "metricnet", "backbone", "transfo
 #: whose bfloat16 output stays >= 45 dB from the pre-#15 float32 output on the equal-output frames
 #: (min over t). Today, with all of these: 51.4 / 50.0 / 48.5 dB at 270p / 540p / 720p. GMFlow's
 #: transformer (its window attention as bfloat16 matmuls, see ``gmflow.bf16_window_attention``) is
-#: the largest share of that loss and of the gain; the convex
-#: upsampling conv (``upsampler``) changes nothing measurable. The GMFlow backbone in bfloat16
-#: drops it to 41.4 dB at 540p (flows feed every warp), so the backbone stays float32.
+#: the largest share of that loss and of the gain; the convex upsampling conv (``upsampler``)
+#: changes nothing measurable. The GMFlow backbone in bfloat16 drops it to 41.4 dB at 540p (flows
+#: feed every warp), so the backbone stays float32.
 BF16_DEFAULT = ("gridnet", "pyramid", "ifnet", "metricnet", "transformer", "upsampler")
 
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-_FUSED_CONV = {"usable": hasattr(torch.ops.mkldnn, "_convolution_pointwise")}
+from .onednn import fused_or_plain
 
 
 def conv_prelu(conv: nn.Conv2d, prelu: nn.PReLU, x: torch.Tensor) -> torch.Tensor:
@@ -23,15 +23,15 @@ def conv_prelu(conv: nn.Conv2d, prelu: nn.PReLU, x: torch.Tensor) -> torch.Tenso
     the convolution at these sizes (bf16, 32 channels at 480x288: 23 ms together, 12 ms
     fused). Elsewhere (CUDA, per-channel slopes, the op missing) the two plain calls.
     """
-    if (x.device.type == "cpu" and _FUSED_CONV["usable"] and prelu.weight.numel() == 1
-            and x.dtype in (torch.float32, torch.bfloat16) and x.dtype == conv.weight.dtype):
-        try:
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, conv.weight, conv.bias, list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups,
-                "leaky_relu", [float(prelu.weight)], "")
-        except (RuntimeError, NotImplementedError):
-            _FUSED_CONV["usable"] = False
-    return prelu(conv(x))
+    if (x.device.type != "cpu" or prelu.weight.numel() != 1 or x.dtype not in (torch.float32, torch.bfloat16)
+            or x.dtype != conv.weight.dtype):
+        return prelu(conv(x))
+    return fused_or_plain(
+        "_convolution_pointwise",
+        lambda op: op(x, conv.weight, conv.bias, list(conv.padding), list(conv.stride), list(conv.dilation),
+                      conv.groups, "leaky_relu", [float(prelu.weight.detach())], ""),
+        lambda: prelu(conv(x)),
+    )
 
 
 class DoubleConv(nn.Sequential):

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .onednn import fused_or_plain
 from .warp import backward_warp, pixel_grid
 
 FEATURE_CHANNELS = 128
@@ -191,8 +192,6 @@ def window_splits(height: int, width: int, preferred: int, min_window: int = MIN
 
 #: tokens per feed-forward chunk: its 1024-wide hidden layer stays at 8 MB (bf16) to 16 MB (fp32)
 FEED_FORWARD_CHUNK = 4096
-#: whether oneDNN's fused linear + GELU is usable here (cleared after its first failure)
-_FUSED_LINEAR_GELU = {"usable": hasattr(torch.ops.mkldnn, "_linear_pointwise")}
 
 
 def linear_gelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -204,13 +203,10 @@ def linear_gelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     against float32 at most, 0.016 unfused). Elsewhere, or if the op is missing, the
     two plain calls.
     """
-    if x.device.type == "cpu" and _FUSED_LINEAR_GELU["usable"] and x.dtype in (torch.float32, torch.bfloat16):
-        try:
-            return torch.ops.mkldnn._linear_pointwise(x, weight, None, "gelu", [], "none")
-        except (RuntimeError, NotImplementedError):
-            _FUSED_LINEAR_GELU["usable"] = False
-    return F.gelu(F.linear(x, weight))
-
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.bfloat16):
+        return F.gelu(F.linear(x, weight))
+    return fused_or_plain("_linear_pointwise", lambda op: op(x, weight, None, "gelu", [], "none"),
+                          lambda: F.gelu(F.linear(x, weight)))
 
 
 def bf16_window_attention(
@@ -282,7 +278,6 @@ class AttentionLayer(nn.Module):
         if self.mlp is not None:
             message = self.norm2(self._feed_forward(source, message))
         return source + message
-
 
     def _feed_forward(self, source: torch.Tensor, message: torch.Tensor) -> torch.Tensor:
         """``mlp(cat(source, message))`` a chunk of tokens at a time (it works token by token).
