@@ -37,16 +37,18 @@ KNOWN_FAILURES: dict[tuple[str, str], set[str]] = {
     ("cadence", "mouth_threes"): {"drawings"},
     ("cadence", "shake_zoom"): {"drawings", "frozen"},
     ("cadence", "glow"): {"drawings", "frozen"},
-    # regional (per-region time maps) keeps every drawing but two: the head's time near the mouth
-    # takes some of the mouth's (head drawings 9, 15, 33 shown 0.3-0.45 frames off; the mouth's
-    # steps stall 8% of the time), and a character wholly inside a glow on ones changes in every
-    # region every frame, so the meter cannot see its twos (the glow's drawings 18, 20 lost, 3% frozen)
-    ("regional", "mouth_threes"): {"drawings", "frozen"},
+    # regional (per-region time maps, 6x6-pixel regions at 144 rows): the mouth's drawings are kept,
+    # but the head next to it stalls 1% of the steps (the regions they share take the mouth's time);
+    # a character wholly inside a glow on ones changes in every region every frame, so the meter
+    # cannot see all its twos (the glow's drawing 20 shown 0.5 frames off, 3% frozen); the shaking
+    # camera under two characters and the dissolve over one each put one drawing 0.3-0.5 frames off
+    # where the passes' masks meet (shake_zoom: the background's 26; dissolve: the character's 32,
+    # right after the dissolve) and stall 1-3% of the steps; grain stalls 1%.
+    ("regional", "mouth_threes"): {"frozen"},
     ("regional", "glow"): {"drawings", "frozen"},
-    # regional: the shaking camera under two characters stalls one of them 1% of the steps, the
-    # dissolve stalls the character 5% (the second shot fades in over its regions on ones)
-    ("regional", "shake_zoom"): {"frozen"},
-    ("regional", "dissolve"): {"frozen"},
+    ("regional", "shake_zoom"): {"drawings", "frozen"},
+    ("regional", "dissolve"): {"drawings", "frozen"},
+    ("regional", "grain"): {"frozen"},
 }
 
 

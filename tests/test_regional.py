@@ -15,7 +15,15 @@ import pytest
 from stsr.errors import InputError
 from stsr.eval.synthetic import drawing_time
 from stsr.schedules import Resampler, SourceFrame
-from stsr.schedules.timemaps import NONE, Rhythm, choose_groups, group_regions, pass_times, region_times
+from stsr.schedules.timemaps import (
+    NONE,
+    Rhythm,
+    choose_groups,
+    group_regions,
+    own_drawings,
+    pass_times,
+    region_times,
+)
 
 RATE = Fraction(5, 2)  # 2.5 output frames per source frame, as 24 -> 60 fps
 
@@ -43,6 +51,34 @@ def test_each_region_moves_between_its_own_drawings() -> None:
     assert matters.tolist() == [True, True, False]
     # B = 3 still shows region 1's current drawing: its time is free (A == B there).
     assert pass_times(rhythm, 3, times)[1].tolist() == [True, False, False]
+
+
+def _patch(grid: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
+    drawn = np.zeros(grid, bool)
+    drawn[rows, cols] = True
+    return drawn.ravel()
+
+
+def test_a_mouth_rides_on_a_held_head_but_a_character_not_on_a_dissolve() -> None:
+    grid = (10, 14)
+    head, mouth = _patch(grid, slice(1, 7), slice(1, 7)), _patch(grid, slice(3, 4), slice(3, 4))
+    # A head on threes (drawn at 0, 3, 6) and its mouth out of step (1, 4): the mouth region rides.
+    events = {k: head if k % 3 == 0 else mouth if k % 3 == 1 else np.zeros(head.size, bool) for k in range(1, 8)}
+    kept, riding = own_drawings(events, grid)
+    inside = 3 * grid[1] + 3
+    assert riding[inside]
+    assert [k for k in sorted(kept) if kept[k][inside]] == [1, 4, 7]
+    # A dissolve starting at frame 4 changes the background in every frame; a character on twos
+    # (drawn at even frames: its outline changes, not its flat inside) was alone before. From 4 on its
+    # drawings join the dissolve's patch: content on ones, not a carrier. It keeps its own drawings.
+    outline = head & ~_patch(grid, slice(2, 6), slice(2, 6))
+    background = ~head
+    none = np.zeros(head.size, bool)
+    dissolve = {k: (outline if k % 2 == 0 else none) if k < 4 else (background | outline if k % 2 == 0 else background)
+                for k in range(1, 10)}
+    kept, riding = own_drawings(dissolve, grid)
+    assert not riding.any()
+    assert all(np.array_equal(kept[k], dissolve[k]) for k in dissolve)
 
 
 def test_lenient_grouping_saves_a_pass_only_for_few_regions() -> None:

@@ -221,11 +221,40 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     small = {k: (size > 0) & (size <= RIDER_SHARE * largest) & (int(patches[k].sum()) <= RIDER_SHARE * busiest)
              for k, size in sizes.items()}
     has_small = np.logical_or.reduce(list(small.values()))
-    large = {k: size > RIDER_SHARE * largest for k, size in sizes.items()}
+    # A carrier is a layer held between its drawings (a head on threes): a large patch most of whose
+    # regions also change in the frame before or after is content on ones (a dissolve, a glow, a
+    # camera move) running over a character, which must keep its own drawings, not ride on it.
+    large = {k: (size > RIDER_SHARE * largest)
+             & ~_steady_patches(patches[k], events.get(k - 1), events.get(k + 1), grid)
+             for k, size in sizes.items()}
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
     if not riding.any():
         return events, riding
     return {k: np.where(riding, small[k], drawn) if k in small else drawn for k, drawn in events.items()}, riding
+
+
+def _steady_patches(drawn: np.ndarray, before: np.ndarray | None, after: np.ndarray | None,
+                    grid: tuple[int, int]) -> np.ndarray:
+    """Per region, whether its patch of changes is mostly regions that also change next door in time.
+
+    A region drawn in the frame before or after counts; a neighbouring frame not in the window
+    counts as unchanged (a patch is not called steady on what was not seen).
+    """
+    around = np.zeros(drawn.shape, bool)
+    for side in (before, after):
+        if side is not None and not side.all():
+            around |= side
+    count, labels = cv2.connectedComponents(drawn.reshape(grid).astype(np.uint8), connectivity=8)
+    labels = labels.ravel()
+    total = np.bincount(labels, minlength=count)
+    busy = np.bincount(labels, weights=(drawn & around).astype(np.float64), minlength=count)
+    steady = busy > STEADY_SHARE * np.maximum(total, 1)
+    steady[0] = False
+    return drawn & steady[labels]
+
+
+#: a patch with more than this share of regions changing in a neighbouring frame is content on ones
+STEADY_SHARE = 0.5
 
 
 def component_sizes(drawn: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
