@@ -205,6 +205,19 @@ def test_naive_mode_and_resample_mode_differ_on_twos(make_clip, tmp_path: Path) 
     assert (moves["pairs"] < 0.3).mean() < 0.05
 
 
+def test_regional_schedule_moves_every_output_frame_at_exact_times(make_clip, tmp_path: Path) -> None:
+    """``--schedule regional`` end to end: per-region time maps through the flow backend on a real clip."""
+    source = make_clip(frames=48)
+    target = tmp_path / "regional.mp4"
+    result = convert(source, target, ConvertOptions(backend="flow", device="cpu", schedule="regional"))
+    assert result.frames == 120
+    times = video_times(target)
+    assert all(abs(t - j * Fraction(1001, 60000)) < Fraction(1, 1000) for j, t in enumerate(times))
+    frames = [f.rgb.astype(float) for f in decode(target)][10:-10]
+    moves = np.array([np.abs(b - a).mean() for a, b in itertools.pairwise(frames)])
+    assert (moves < 0.3).mean() < 0.05, "held output steps on a character on twos"
+
+
 @pytest.mark.parametrize(
     ("setup", "args", "message"),
     [
