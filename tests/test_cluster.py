@@ -286,7 +286,10 @@ def test_a_worker_that_dies_is_retried_and_the_output_is_unchanged(
     assert hashes == reference
     assert (folder / ".crashed-00001").exists()  # the worker really died once
     renders = Counter(line.split()[0] for line in (folder / "renders.log").read_text().splitlines())
-    assert renders["1"] == 2 and all(count == 1 for number, count in renders.items() if number != "1")
+    # Twice for the crashed chunk; at most twice for the others (Ray retries at least once: see the watch
+    # variant of this test below).
+    assert renders["1"] == 2 and all(1 <= count <= 2 for count in renders.values())
+    assert len(renders) == result.chunks
     assert not list(folder.glob("*.tmp.*"))  # the dead render's temporary file is gone or never renamed
     assert result.rendered == result.chunks
 
@@ -443,9 +446,13 @@ def test_a_watch_worker_that_dies_is_retried_by_ray_without_duplicating_frames(
     folder = chunk_root / f"job-{jobs['crash.mkv'].id}"  # type: ignore[attr-defined]
     assert (folder / ".crashed-00001").exists()  # the worker really died once, mid-chunk
     renders = Counter(line.split()[0] for line in (folder / "renders.log").read_text().splitlines())
-    assert renders["1"] == 2 and all(count == 1 for number, count in renders.items() if number != "1")
     assert not list(folder.glob("*.tmp.*"))
     rows = chunks[jobs["crash.mkv"].id]  # type: ignore[attr-defined]
+    # The crashed chunk renders twice. Ray's retries are at least once: a chunk the dying worker had
+    # just finished, its reply still in flight, may render once more (seen under load); its file is
+    # replaced whole with the same bytes, and the output holds every frame once (the hashes above).
+    assert renders["1"] == 2 and all(1 <= renders[str(row.number)] <= 2 for row in rows)
+    assert set(renders) == {str(row.number) for row in rows}
     assert all(row.state is ChunkState.DONE for row in rows)
     assert rows[1].attempts == 1  # Ray retried it on the restarted actor: one hand-out by the coordinator
     assert rows[1].checksum == (load_record(folder, 1) or {}).get("sha256")
