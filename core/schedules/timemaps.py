@@ -194,6 +194,8 @@ def adopt_coarser(rhythm: Rhythm, grid: tuple[int, int] | None) -> Rhythm:
 
 #: a change this much smaller than a region's largest nearby is a part of its own (a mouth on a head)
 RIDER_SHARE = 0.3
+#: a patch with more than this share of regions changing in a neighbouring frame is content on ones
+STEADY_SHARE = 0.5
 
 
 def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) -> tuple[dict[int, np.ndarray],
@@ -213,7 +215,8 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     patches = {k: drawn for k, drawn in events.items() if not drawn.all()}
     if grid is None or not patches:
         return events, np.zeros(next(iter(events.values())).size, bool)
-    sizes = {k: component_sizes(drawn, grid) for k, drawn in patches.items()}
+    labelled = {k: _patches(drawn, grid) for k, drawn in patches.items()}
+    sizes = {k: np.where(patches[k], area[labels], 0) for k, (labels, area) in labelled.items()}
     largest = np.max(np.stack(list(sizes.values())), axis=0)
     # Only frames where little else changed: a mouth's own drawings (a camera on ones, a glow or a
     # dissolve change everything in every frame, in patches of any size).
@@ -225,7 +228,7 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     # regions also change in the frame before or after is content on ones (a dissolve, a glow, a
     # camera move) running over a character, which must keep its own drawings, not ride on it.
     large = {k: (size > RIDER_SHARE * largest)
-             & ~_steady_patches(patches[k], events.get(k - 1), events.get(k + 1), grid)
+             & ~_steady_patches(patches[k], *labelled[k], events.get(k - 1), events.get(k + 1))
              for k, size in sizes.items()}
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
     if not riding.any():
@@ -233,36 +236,36 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     return {k: np.where(riding, small[k], drawn) if k in small else drawn for k, drawn in events.items()}, riding
 
 
-def _steady_patches(drawn: np.ndarray, before: np.ndarray | None, after: np.ndarray | None,
-                    grid: tuple[int, int]) -> np.ndarray:
+def _steady_patches(drawn: np.ndarray, labels: np.ndarray, area: np.ndarray, before: np.ndarray | None,
+                    after: np.ndarray | None) -> np.ndarray:
     """Per region, whether its patch of changes is mostly regions that also change next door in time.
 
-    A region drawn in the frame before or after counts; a neighbouring frame not in the window
-    counts as unchanged (a patch is not called steady on what was not seen).
+    ``labels``/``area``: the patches of ``drawn`` (:func:`_patches`). A region drawn in the
+    frame before or after counts; a neighbouring frame not in the window counts as unchanged
+    (a patch is not called steady on what was not seen).
     """
     around = np.zeros(drawn.shape, bool)
     for side in (before, after):
         if side is not None and not side.all():
             around |= side
-    count, labels = cv2.connectedComponents(drawn.reshape(grid).astype(np.uint8), connectivity=8)
-    labels = labels.ravel()
-    total = np.bincount(labels, minlength=count)
-    busy = np.bincount(labels, weights=(drawn & around).astype(np.float64), minlength=count)
-    steady = busy > STEADY_SHARE * np.maximum(total, 1)
+    busy = np.bincount(labels, weights=(drawn & around).astype(np.float64), minlength=area.size)
+    steady = busy > STEADY_SHARE * np.maximum(area, 1)
     steady[0] = False
     return drawn & steady[labels]
 
 
-#: a patch with more than this share of regions changing in a neighbouring frame is content on ones
-STEADY_SHARE = 0.5
+def _patches(drawn: np.ndarray, grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The connected patches of changes: per region its patch label (0: no change), and each label's size."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(drawn.reshape(grid).astype(np.uint8), connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA].copy()
+    area[0] = 0
+    return labels.ravel(), area
 
 
 def component_sizes(drawn: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Per region, the size of the connected patch of changes it belongs to (0: no change)."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(drawn.reshape(grid).astype(np.uint8), connectivity=8)
-    area = stats[:, cv2.CC_STAT_AREA].copy()
-    area[0] = 0
-    return np.where(drawn, area[labels.ravel()], 0)
+    labels, area = _patches(drawn, grid)
+    return np.where(drawn, area[labels], 0)
 
 
 def partner_intervals(rhythm: Rhythm, horizon: int, lenient: bool = False) -> tuple[np.ndarray, np.ndarray]:
