@@ -50,6 +50,7 @@ import numpy as np
 from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
 from .mixer import Weights, compromise_mix, exact_mix
+from .timemaps import own_drawings
 
 
 class _CadenceContext:
@@ -220,13 +221,14 @@ class CadenceNodes(NodeProducer[Any]):
             restarting &= ~near_motion.ravel().astype(bool)
         return int(restarting.sum()) >= self._min_support
 
-    def _last_drawing(self, index: int) -> np.ndarray:
+    def _last_drawing(self, index: int, events: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """Per region: the latest frame <= ``index`` with a drawing (0 at the shot start)."""
+        events = self._events if events is None else events
         regions = self._region_count()
         result = np.full(regions, -10**6, dtype=np.int64)
-        known = min(self._events, default=1)
+        known = min(events, default=1)
         for k in range(index, known - 1, -1):
-            changed = self._events.get(k)
+            changed = events.get(k)
             if changed is None:
                 continue
             result = np.where((result < 0) & changed, k, result)
@@ -251,9 +253,10 @@ class CadenceNodes(NodeProducer[Any]):
         candidates = list(range(first, last + 1))
         if not self._events:
             return Weights(((index, 1.0),))
-        drawn = np.stack([self._last_drawing(k) for k in candidates], axis=1)  # (regions, candidates)
+        events = self._own_events(first, last)
+        drawn = np.stack([self._last_drawing(k, events) for k in candidates], axis=1)  # (regions, candidates)
         previous = drawn[:, candidates.index(index)]
-        following = self._next_drawing(index, last)
+        following = self._next_drawing(index, last, events)
         targets = self._targets(index, previous, following)
         moving = (drawn != drawn[:, :1]).any(axis=1) | (targets != drawn[:, 0])
         if not self._numbers:
@@ -391,11 +394,31 @@ class CadenceNodes(NodeProducer[Any]):
             result[column] = values[np.flatnonzero(counts == counts.max())[-1]]
         return result
 
-    def _next_drawing(self, index: int, last: int) -> np.ndarray:
+    def _own_events(self, first: int, last: int) -> dict[int, np.ndarray]:
+        """The drawings a mix near frames ``first..last`` must respect: a riding part's own only.
+
+        A mouth redrawn on threes inside a head on threes out of step also changes where the
+        head moves it; counted as drawings of its own, those make a node at the mouth's
+        drawing unsolvable (the head's pose needs the frame where the head has moved, which
+        would count as a later mouth), and the compromise loses the mouth's drawing. Without
+        them, frames where only its carrier moved show the mouth's same drawing, and the mix
+        of the head's two drawings carries it along (see
+        :func:`~stsr.schedules.timemaps.own_drawings`).
+        """
+        if self._grid is None or self._numbers:
+            return self._events
+        window = {k: v for k, v in self._events.items() if first - self.max_hold <= k <= last}
+        if not window:
+            return self._events
+        own, riding = own_drawings(window, self._grid)
+        return {**self._events, **own} if riding.any() else self._events
+
+    def _next_drawing(self, index: int, last: int, events: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """Per region: the first frame after ``index`` (up to ``last``) with a drawing, else -1."""
+        events = self._events if events is None else events
         following = np.full(self._region_count(), -1, dtype=np.int64)
         for k in range(last, index, -1):
-            changed = self._events.get(k)
+            changed = events.get(k)
             if changed is not None:
                 following = np.where(changed, k, following)
         return following
