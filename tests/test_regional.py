@@ -81,6 +81,23 @@ def test_a_mouth_rides_on_a_held_head_but_a_character_not_on_a_dissolve() -> Non
     assert all(np.array_equal(kept[k], dissolve[k]) for k in dissolve)
 
 
+def test_a_character_over_a_pan_on_twos_keeps_its_drawings_that_fall_on_the_pans() -> None:
+    # A character on threes (its outline changes at 1, 4, 7) over a background panning on twos (every
+    # region but the character's flat inside changes at 2, 4, 6, 8). Its lone drawings are small
+    # patches and the pan's are large, like a mouth's and its head's; but the pan's patch reaches from
+    # edge to edge of the picture: a background, not a carrier. The drawing at 4 stays the character's.
+    grid = (10, 14)
+    body = _patch(grid, slice(3, 7), slice(4, 8))
+    outline = body & ~_patch(grid, slice(4, 6), slice(5, 7))
+    pan = ~(body & ~outline)
+    none = np.zeros(body.size, bool)
+    events = {k: (pan if k % 2 == 0 else none) | (outline if k % 3 == 1 else none) for k in range(1, 10)}
+    kept, riding = own_drawings(events, grid)
+    assert not riding.any()
+    corner = 3 * grid[1] + 4
+    assert [k for k in sorted(kept) if kept[k][corner]] == [1, 2, 4, 6, 7, 8]
+
+
 def test_lenient_grouping_saves_a_pass_only_for_few_regions() -> None:
     def rhythm(following: list[int], after: list[int], later: list[int]) -> Rhythm:
         n = len(following)

@@ -216,7 +216,7 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     if grid is None or not patches:
         return events, np.zeros(next(iter(events.values())).size, bool)
     labelled = {k: _patches(drawn, grid) for k, drawn in patches.items()}
-    sizes = {k: np.where(patches[k], area[labels], 0) for k, (labels, area) in labelled.items()}
+    sizes = {k: np.where(patches[k], area[labels], 0) for k, (labels, area, _) in labelled.items()}
     largest = np.max(np.stack(list(sizes.values())), axis=0)
     # Only frames where little else changed: a mouth's own drawings (a camera on ones, a glow or a
     # dissolve change everything in every frame, in patches of any size).
@@ -226,9 +226,12 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     has_small = np.logical_or.reduce(list(small.values()))
     # A carrier is a layer held between its drawings (a head on threes): a large patch most of whose
     # regions also change in the frame before or after is content on ones (a dissolve, a glow, a
-    # camera move) running over a character, which must keep its own drawings, not ride on it.
+    # camera move) running over a character, which must keep its own drawings, not ride on it; a
+    # patch from edge to edge of the picture is the background (a pan on twos) behind a character,
+    # whose drawings that fall on the pan's are its own.
     large = {k: (size > RIDER_SHARE * largest)
-             & ~_steady_patches(patches[k], *labelled[k], events.get(k - 1), events.get(k + 1))
+             & ~_steady_patches(patches[k], *labelled[k][:2], events.get(k - 1), events.get(k + 1))
+             & ~labelled[k][2][labelled[k][0]]
              for k, size in sizes.items()}
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
     if not riding.any():
@@ -254,17 +257,20 @@ def _steady_patches(drawn: np.ndarray, labels: np.ndarray, area: np.ndarray, bef
     return drawn & steady[labels]
 
 
-def _patches(drawn: np.ndarray, grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The connected patches of changes: per region its patch label (0: no change), and each label's size."""
+def _patches(drawn: np.ndarray, grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The connected patches of changes: per region its patch label (0: no change); per label its size and
+    whether it reaches across the whole picture (full width or full height)."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(drawn.reshape(grid).astype(np.uint8), connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA].copy()
     area[0] = 0
-    return labels.ravel(), area
+    spans = (stats[:, cv2.CC_STAT_WIDTH] >= grid[1]) | (stats[:, cv2.CC_STAT_HEIGHT] >= grid[0])
+    spans[0] = False
+    return labels.ravel(), area, spans
 
 
 def component_sizes(drawn: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Per region, the size of the connected patch of changes it belongs to (0: no change)."""
-    labels, area = _patches(drawn, grid)
+    labels, area, _ = _patches(drawn, grid)
     return np.where(drawn, area[labels], 0)
 
 
