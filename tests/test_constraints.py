@@ -85,3 +85,10 @@ def test_the_checker_sees_a_lost_drawing() -> None:
     scene = make_scene("mouth_threes", 256, 144, FRAMES)
     assert not check(scene, "pairs").keeps_drawings
     assert check(scene, "naive").keeps_drawings  # naive shows every source frame at its time
+
+
+@pytest.mark.parametrize("size", [(320, 180), (384, 216)])
+def test_cadence_keeps_a_mouth_of_few_regions_at_larger_sizes(size: tuple[int, int]) -> None:
+    """A riding mouth covers only a few regions: too few for a layer of its own unless it is known to ride."""
+    report = check(make_scene("mouth_threes", *size, FRAMES), "cadence")
+    assert report.keeps_drawings and report.never_frozen, (report.lost[:6], report.frozen_share)

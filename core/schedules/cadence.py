@@ -253,7 +253,7 @@ class CadenceNodes(NodeProducer[Any]):
         candidates = list(range(first, last + 1))
         if not self._events:
             return Weights(((index, 1.0),))
-        events = self._own_events(first, last)
+        events, riding = self._own_events(first, last)
         drawn = np.stack([self._last_drawing(k, events) for k in candidates], axis=1)  # (regions, candidates)
         previous = drawn[:, candidates.index(index)]
         following = self._next_drawing(index, last, events)
@@ -277,7 +277,9 @@ class CadenceNodes(NodeProducer[Any]):
         # Only sizeable groups count: small ones are mostly artefacts (a flat area that hides
         # some drawings, an occluded edge, compression noise near the threshold).
         enough = 1.0 if self._numbers else max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
-        major = self._rank_groups(index, groups, enough, self._continuing(index, groups))
+        # A riding part (a mouth) is small by nature: like a layer seen before, a patch of it counts.
+        riders = {key for key, regions in groups.items() if riding[regions].mean() > 0.5}
+        major = self._rank_groups(index, groups, enough, self._continuing(index, groups) | riders)
         self._remember_layers(index, major)
         if not any(primary for _, _, primary in major):
             return Weights(((index, 1.0),))
@@ -394,8 +396,8 @@ class CadenceNodes(NodeProducer[Any]):
             result[column] = values[np.flatnonzero(counts == counts.max())[-1]]
         return result
 
-    def _own_events(self, first: int, last: int) -> dict[int, np.ndarray]:
-        """The drawings a mix near frames ``first..last`` must respect: a riding part's own only.
+    def _own_events(self, first: int, last: int) -> tuple[dict[int, np.ndarray], np.ndarray]:
+        """The drawings a mix near frames ``first..last`` must respect (a riding part's own only), and the riders.
 
         A mouth redrawn on threes inside a head on threes out of step also changes where the
         head moves it; counted as drawings of its own, those make a node at the mouth's
@@ -405,13 +407,14 @@ class CadenceNodes(NodeProducer[Any]):
         of the head's two drawings carries it along (see
         :func:`~stsr.schedules.timemaps.own_drawings`).
         """
+        none = np.zeros(self._region_count(), bool)
         if self._grid is None or self._numbers:
-            return self._events
+            return self._events, none
         window = {k: v for k, v in self._events.items() if first - self.max_hold <= k <= last}
         if not window:
-            return self._events
+            return self._events, none
         own, riding = own_drawings(window, self._grid)
-        return {**self._events, **own} if riding.any() else self._events
+        return ({**self._events, **own}, riding) if riding.any() else (self._events, none)
 
     def _next_drawing(self, index: int, last: int, events: dict[int, np.ndarray] | None = None) -> np.ndarray:
         """Per region: the first frame after ``index`` (up to ``last``) with a drawing, else -1."""
