@@ -120,6 +120,8 @@ class CadenceNodes(NodeProducer[Any]):
         self._frames: dict[int, SourceFrame[Any]] = {}
         #: per shot frame index k >= 1: how much each region changed from k - 1 to k
         self._differences: dict[int, np.ndarray] = {}
+        #: per shot frame index k >= 1 (pictures): structure and light change from k - 1 to k
+        self._kinds: dict[int, np.ndarray | None] = {}
         #: per shot frame index k >= 1: regions with a new drawing at k
         self._events: dict[int, np.ndarray] = {}
         self._numbers = False
@@ -146,6 +148,7 @@ class CadenceNodes(NodeProducer[Any]):
             self._grid = (max(1, thumbnail.shape[0] // block), max(1, thumbnail.shape[1] // block))
         if self._previous_thumbnail is not None:
             self._differences[index] = self.meter.difference(self._previous_thumbnail, thumbnail)
+            self._kinds[index] = self.meter.kinds(self._previous_thumbnail, thumbnail)
             self._min_support = max(1, self._differences[index].size // 256)
         self._previous_thumbnail = thumbnail
         self._classify_until(index - self.context_after)
@@ -160,9 +163,13 @@ class CadenceNodes(NodeProducer[Any]):
     def _classify_until(self, last: int) -> None:
         """Turn changes into drawings up to frame ``last``, each judged among its neighbours."""
         for index in range(max(1, max(self._events, default=0) + 1), last + 1):
-            window = [self._differences[k] for k in range(index - self.context_before, index + self.context_after + 1)
+            around = [k for k in range(index - self.context_before, index + self.context_after + 1)
                       if k in self._differences]
-            self._events[index] = self.meter.drawings(self._differences[index], np.stack(window), self._numbers)
+            kinds = [self._kinds.get(k) for k in around]
+            known = all(kind is not None for kind in kinds)
+            self._events[index] = self.meter.drawings(self._differences[index],
+                                                      np.stack([self._differences[k] for k in around]), self._numbers,
+                                                      self._kinds.get(index), np.stack(kinds) if known else None)
 
     def _decide_until(self, last: int) -> list[Node[Any]]:
         nodes: list[Node[Any]] = []
@@ -191,6 +198,7 @@ class CadenceNodes(NodeProducer[Any]):
             del self._events[old]
         for old in [k for k in self._differences if k < index]:
             del self._differences[old]
+            self._kinds.pop(old, None)
 
     # -- where the drawings are --------------------------------------------------------------
 

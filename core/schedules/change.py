@@ -32,6 +32,18 @@ class RegionChangeMeter:
     is what tells a slow pan over a smooth background (small changes, every frame)
     from compression noise on a held character next to it (small changes between
     large ones, or next to nothing), which no single threshold separates.
+
+    Light is told from lines (:meth:`kinds`): a glow or a flash brightens a region
+    as a whole, a drawing moves lines in it. A glow on ones over a character on twos
+    changes the character's regions in every frame, in steps of any size (a flicker),
+    so by the change alone the character looks drawn on ones and the glow's small
+    steps look like holds. A region whose change less its mean (*structure*) reaches
+    ``structure_share`` of its change nearby has lines: where in ``steady_light`` of
+    the frames around its brightness changes without its lines (a light over it),
+    its drawings are judged on the structure alone (the character's twos, not the
+    glow's ones). A region without lines is lit only: any
+    change of its mean brightness above ``floor`` is a drawing, however small beside
+    the others.
     """
 
     analysis_height: int = 144
@@ -42,6 +54,9 @@ class RegionChangeMeter:
     #: a region whose largest change near a node is smaller does not constrain the node
     informative: float = 4.0
     number_tolerance: float = 1e-9
+    structure_share: float = 0.3
+    #: share of the frames around in which a region's change is mostly light for it to be under a light
+    steady_light: float = 0.4
 
     def thumbnail(self, frame: Any) -> np.ndarray:
         """A small float32 array standing for ``frame``: (h, w, 3) for pictures, (n,) for numbers."""
@@ -66,10 +81,47 @@ class RegionChangeMeter:
         cropped = difference[: rows * self.block, : cols * self.block]
         return cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3)).ravel()
 
-    def drawings(self, change: np.ndarray, neighbourhood: np.ndarray, numbers: bool) -> np.ndarray:
-        """Which regions got a new drawing, given their changes in the frames around (rows)."""
+    def kinds(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray | None:
+        """Per region (rows): its structure change (the change less its mean) and its light change (|mean|).
+
+        None for numbers and for pictures smaller than a region.
+        """
+        if previous.ndim == 1:
+            return None
+        change = current - previous
+        height, width = change.shape[:2]
+        if height < self.block or width < self.block:
+            return None
+        rows, cols = height // self.block, width // self.block
+        cells = change[: rows * self.block, : cols * self.block].reshape(rows, self.block, cols, self.block, -1)
+        mean = cells.mean(axis=(1, 3), keepdims=True)
+        return np.stack([np.abs(cells - mean).mean(axis=(1, 3, 4)).ravel(), np.abs(mean).mean(axis=(1, 3, 4)).ravel()])
+
+    def drawings(self, change: np.ndarray, neighbourhood: np.ndarray, numbers: bool,
+                 kinds: np.ndarray | None = None, kinds_around: np.ndarray | None = None) -> np.ndarray:
+        """Which regions got a new drawing, given their changes in the frames around (rows).
+
+        ``kinds`` / ``kinds_around``: :meth:`kinds` of this change and of the ones around
+        (``(frames, 2, regions)``), to tell light from lines; without them, the change alone.
+        """
         if numbers:
             return change > np.maximum(self.number_tolerance, self.ratio * neighbourhood.max(axis=0))
+        drawn = self._drawn(change, neighbourhood)
+        if kinds is None or kinds_around is None:
+            return drawn
+        structure = kinds_around[:, 0]
+        largest = neighbourhood.max(axis=0)
+        lines = structure.max(axis=0) > self.structure_share * largest
+        # Lines under a light that changes by itself in many frames around (a glow flickering over a
+        # character on twos: every frame the character holds): its steps, large or small, would hide
+        # the lines' own drawings or pass for them. A flat shape moving in also changes a region's
+        # brightness, but once; a character on ones moves its lines with it in every frame.
+        light = (kinds_around[:, 1] > self.floor) & (structure < self.structure_share * neighbourhood)
+        lit = np.mean(light, axis=0) >= self.steady_light
+        by_lines = np.where(lit, self._drawn(kinds[0], structure), drawn)
+        return np.where(lines, by_lines, drawn | (kinds[1] > self.floor))
+
+    def _drawn(self, change: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
         # Small changes count only in a region that changes in every frame around (a slow pan),
         # never in one that is mostly still (noise next to a moving or held character).
         steady = neighbourhood.min(axis=0) > self.steady_floor

@@ -107,6 +107,8 @@ class RegionalFrames(OutputSchedule[Any]):
     def _reset(self) -> None:
         self._frames: dict[int, SourceFrame[Any]] = {}
         self._differences: dict[int, np.ndarray] = {}
+        #: per shot frame index k >= 1 (pictures): structure and light change from k - 1 to k
+        self._kinds: dict[int, np.ndarray | None] = {}
         self._events: dict[int, np.ndarray] = {}
         self._previous_thumbnail: np.ndarray | None = None
         self._grid: tuple[int, int] | None = None
@@ -131,6 +133,7 @@ class RegionalFrames(OutputSchedule[Any]):
             self._classified = 0
         else:
             self._differences[index] = self.meter.difference(self._previous_thumbnail, thumbnail)
+            self._kinds[index] = self.meter.kinds(self._previous_thumbnail, thumbnail)
             self._min_support = max(1, self._differences[index].size // 256)
         self._previous_thumbnail = thumbnail
         self._classify_until(index - self.context_after)
@@ -152,9 +155,13 @@ class RegionalFrames(OutputSchedule[Any]):
         """Turn changes into drawings up to frame ``last``, each judged among its neighbours."""
         numbers = self._grid is None
         for index in range(max(1, self._classified + 1), last + 1):
-            window = [self._differences[k] for k in range(index - self.context_before, index + self.context_after + 1)
+            around = [k for k in range(index - self.context_before, index + self.context_after + 1)
                       if k in self._differences]
-            self._events[index] = self.meter.drawings(self._differences[index], np.stack(window), numbers)
+            kinds = [self._kinds.get(k) for k in around]
+            known = all(kind is not None for kind in kinds)
+            self._events[index] = self.meter.drawings(self._differences[index],
+                                                      np.stack([self._differences[k] for k in around]), numbers,
+                                                      self._kinds.get(index), np.stack(kinds) if known else None)
             self._classified = index
 
     # -- which outputs are ready, and from which keypoint --------------------------------------
@@ -185,7 +192,7 @@ class RegionalFrames(OutputSchedule[Any]):
         for old in [k for k in self._frames if k < cursor - self.max_hold - 1]:
             del self._frames[old]
         history = cursor - 2 * self.max_hold - 2
-        for records in (self._events, self._differences):
+        for records in (self._events, self._differences, self._kinds):
             for old in [k for k in records if k < history]:
                 del records[old]
 
