@@ -1,10 +1,10 @@
 """``regional``: every region of the picture on its own drawings' time, through per-pixel time maps.
 
-Why: a mix of whole frames (``cadence``) cannot put three layers on their poses at once,
-and loses drawings that are out of step with the frames it mixes (a mouth on threes
-inside a head on threes); a pair midpoint (``pairs``) merges drawings on threes and
-shifts ones. A time map renders each pixel at its own ``t`` in one pass, so each region
-can follow its own drawings.
+Why: a mix of whole frames (``cadence``) cannot put three layers on three rhythms on their
+poses at once, and loses drawings there (a camera shaking on ones under two characters on
+twos out of step); a pair midpoint (``pairs``) merges drawings on threes and shifts ones.
+A time map renders each pixel at its own ``t`` in one pass, so each region can follow its
+own drawings.
 
 How (the arithmetic is in :mod:`~stsr.schedules.timemaps`, on numbers): the change meter
 of :mod:`~stsr.schedules.change` says, per region of a grid, on which frames drawings
