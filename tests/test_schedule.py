@@ -213,10 +213,11 @@ def test_cadence_run_ended_context_after_past_a_frame_has_its_outputs_final(
 
 
 def test_a_light_flickering_over_a_character_on_twos_is_told_from_its_drawings() -> None:
-    """A glow brightens two regions in every frame, in steps of 30 and 3 levels by turns; in the left
-    one a character's edge also moves, on twos. By the change alone the glow's large steps pass for
-    the character's drawings and its small steps for holds; told apart by structure and light, the
-    character is on twos and the glow on ones."""
+    """A glow brightens the top two regions in every frame, in steps of 30 and 3 levels by turns; in
+    the left one a character's line also moves, on twos. By the change alone the glow's large steps
+    pass for the character's drawings and its small steps for holds; told apart by structure and
+    light, the character is on twos and the glow on ones. The glow's faint edge (bottom left: steps
+    of 10 and 1.5, under the floor of 2) is on ones too; the bottom right stays still."""
     from stsr.schedules import RegionChangeMeter
 
     meter = RegionChangeMeter()
@@ -224,6 +225,8 @@ def test_a_light_flickering_over_a_character_on_twos_is_told_from_its_drawings()
     def frame(n: int) -> np.ndarray:
         light = 30 * ((n + 1) // 2) + 3 * (n // 2)
         image = np.full((16, 16, 3), 40.0 + light, np.float32)
+        image[8:, :8] = 40.0 + 10 * ((n + 1) // 2) + 1.5 * (n // 2)
+        image[8:, 8:] = 40.0
         edge = 3 if (n // 2) % 2 == 0 else 4
         image[:8, edge] -= 60.0  # the character's faint line, one pixel on at each even frame
         return image
@@ -237,8 +240,8 @@ def test_a_light_flickering_over_a_character_on_twos_is_told_from_its_drawings()
         window = np.stack([changes[j] for j in around])
         told.append(meter.drawings(changes[k], window, False, kinds[k], np.stack([kinds[j] for j in around])))
         plain.append(meter.drawings(changes[k], window, False))
-    character, glow = 0, 1  # regions: the top row, left and right
+    character, glow, edge, still = 0, 1, 2, 3  # regions: the top row, left and right, then the bottom row
     assert [k for k, drawn in zip(range(5, 12), told, strict=True) if drawn[character]] == [6, 8, 10]
-    assert all(drawn[glow] for drawn in told)
+    assert all(drawn[glow] and drawn[edge] and not drawn[still] for drawn in told)
     # What the change alone makes of it: the glow's large steps as the character's drawings.
     assert [k for k, drawn in zip(range(5, 12), plain, strict=True) if drawn[character]] == [5, 6, 7, 8, 9, 10, 11]

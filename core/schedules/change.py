@@ -43,7 +43,8 @@ class RegionChangeMeter:
     its drawings are judged on the structure alone (the character's twos, not the
     glow's ones). A region without lines is lit only: any
     change of its mean brightness above ``floor`` is a drawing, however small beside
-    the others.
+    the others, and above ``steady_floor`` in a region that changes in every frame
+    around (a glow's faint edge).
     """
 
     analysis_height: int = 144
@@ -119,7 +120,9 @@ class RegionChangeMeter:
         light = (kinds_around[:, 1] > self.floor) & (structure < self.structure_share * neighbourhood)
         lit = np.mean(light, axis=0) >= self.steady_light
         by_lines = np.where(lit, self._drawn(kinds[0], structure), drawn)
-        return np.where(lines, by_lines, drawn | (kinds[1] > self.floor))
+        steady = neighbourhood.min(axis=0) > self.steady_floor
+        light = (kinds[1] > self.floor) | (steady & (kinds[1] > self.steady_floor))
+        return np.where(lines, by_lines, drawn | light)
 
     def _drawn(self, change: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
         # Small changes count only in a region that changes in every frame around (a slow pan),
