@@ -285,8 +285,16 @@ class CadenceNodes(NodeProducer[Any]):
         # Only sizeable groups count: small ones are mostly artefacts (a flat area that hides
         # some drawings, an occluded edge, compression noise near the threshold).
         enough = 1.0 if self._numbers else max(3 * self._min_support, self.sizeable_share * int(moving.sum()))
-        # A riding part (a mouth) is small by nature: like a layer seen before, a patch of it counts.
+        # A riding part (a mouth) is small by nature: like a layer seen before, a patch of it counts,
+        # if it lies on its carrier (next to the largest group): elsewhere a few regions that pass
+        # for riders are edges of two layers crossing, with no rhythm of their own.
         riders = {key for key, regions in groups.items() if riding[regions].mean() > 0.5}
+        if riders and self._grid is not None:
+            largest = max(groups.values(), key=len)
+            carrier = np.zeros(riding.size, np.uint8)
+            carrier[largest] = 1
+            near = cv2.dilate(carrier.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
+            riders = {key for key in riders if groups[key] is not largest and near[groups[key]].mean() > 0.5}
         major = self._rank_groups(index, groups, enough, self._continuing(index, groups) | riders)
         self._remember_layers(index, major)
         if not any(primary for _, _, primary in major):
