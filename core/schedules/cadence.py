@@ -147,8 +147,7 @@ class CadenceNodes(NodeProducer[Any]):
             block = self.meter.block
             self._grid = (max(1, thumbnail.shape[0] // block), max(1, thumbnail.shape[1] // block))
         if self._previous_thumbnail is not None:
-            self._differences[index] = self.meter.difference(self._previous_thumbnail, thumbnail)
-            self._kinds[index] = self.meter.kinds(self._previous_thumbnail, thumbnail)
+            self._differences[index], self._kinds[index] = self.meter.measure(self._previous_thumbnail, thumbnail)
             self._min_support = max(1, self._differences[index].size // 256)
         self._previous_thumbnail = thumbnail
         self._classify_until(index - self.context_after)
@@ -163,13 +162,8 @@ class CadenceNodes(NodeProducer[Any]):
     def _classify_until(self, last: int) -> None:
         """Turn changes into drawings up to frame ``last``, each judged among its neighbours."""
         for index in range(max(1, max(self._events, default=0) + 1), last + 1):
-            around = [k for k in range(index - self.context_before, index + self.context_after + 1)
-                      if k in self._differences]
-            kinds = [self._kinds.get(k) for k in around]
-            known = all(kind is not None for kind in kinds)
-            self._events[index] = self.meter.drawings(self._differences[index],
-                                                      np.stack([self._differences[k] for k in around]), self._numbers,
-                                                      self._kinds.get(index), np.stack(kinds) if known else None)
+            self._events[index] = self.meter.judge(index, self._differences, self._kinds, self.context_before,
+                                                   self.context_after, self._numbers)
 
     def _decide_until(self, last: int) -> list[Node[Any]]:
         nodes: list[Node[Any]] = []

@@ -74,22 +74,32 @@ class RegionChangeMeter:
         """Change per region (flattened) from ``previous`` to ``current``."""
         if previous.ndim == 1:
             return np.abs(current - previous)
-        difference = np.abs(current - previous).mean(axis=2)
-        height, width = difference.shape
-        if height < self.block or width < self.block:
-            return np.array([difference.mean()])
-        rows, cols = height // self.block, width // self.block
-        cropped = difference[: rows * self.block, : cols * self.block]
-        return cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3)).ravel()
+        return self._region_change(current - previous)
 
     def kinds(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray | None:
         """Per region (rows): its structure change (the change less its mean) and its light change (|mean|).
 
         None for numbers and for pictures smaller than a region.
         """
+        return None if previous.ndim == 1 else self._region_kinds(current - previous)
+
+    def measure(self, previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`difference` and :meth:`kinds` together, from one subtraction (what a schedule stores per frame)."""
         if previous.ndim == 1:
-            return None
+            return np.abs(current - previous), None
         change = current - previous
+        return self._region_change(change), self._region_kinds(change)
+
+    def _region_change(self, change: np.ndarray) -> np.ndarray:
+        absolute = np.abs(change).mean(axis=2)
+        height, width = absolute.shape
+        if height < self.block or width < self.block:
+            return np.array([absolute.mean()])
+        rows, cols = height // self.block, width // self.block
+        cropped = absolute[: rows * self.block, : cols * self.block]
+        return cropped.reshape(rows, self.block, cols, self.block).mean(axis=(1, 3)).ravel()
+
+    def _region_kinds(self, change: np.ndarray) -> np.ndarray | None:
         height, width = change.shape[:2]
         if height < self.block or width < self.block:
             return None
@@ -97,6 +107,19 @@ class RegionChangeMeter:
         cells = change[: rows * self.block, : cols * self.block].reshape(rows, self.block, cols, self.block, -1)
         mean = cells.mean(axis=(1, 3), keepdims=True)
         return np.stack([np.abs(cells - mean).mean(axis=(1, 3, 4)).ravel(), np.abs(mean).mean(axis=(1, 3, 4)).ravel()])
+
+    def judge(self, index: int, changes: dict[int, np.ndarray], kinds: dict[int, np.ndarray | None], before: int,
+              after: int, numbers: bool) -> np.ndarray:
+        """:meth:`drawings` of frame ``index`` among the recorded frames from ``before`` back to ``after`` on.
+
+        ``changes`` / ``kinds``: a schedule's records of :meth:`measure` per frame; the light
+        test needs the kinds of every frame around (pictures), else the change alone is judged.
+        """
+        around = [k for k in range(index - before, index + after + 1) if k in changes]
+        kinds_around = [kinds.get(k) for k in around]
+        known = all(kind is not None for kind in kinds_around)
+        return self.drawings(changes[index], np.stack([changes[k] for k in around]), numbers, kinds.get(index),
+                             np.stack(kinds_around) if known else None)
 
     def drawings(self, change: np.ndarray, neighbourhood: np.ndarray, numbers: bool,
                  kinds: np.ndarray | None = None, kinds_around: np.ndarray | None = None) -> np.ndarray:
@@ -121,8 +144,8 @@ class RegionChangeMeter:
         lit = np.mean(light, axis=0) >= self.steady_light
         by_lines = np.where(lit, self._drawn(kinds[0], structure), drawn)
         steady = neighbourhood.min(axis=0) > self.steady_floor
-        light = (kinds[1] > self.floor) | (steady & (kinds[1] > self.steady_floor))
-        return np.where(lines, by_lines, drawn | light)
+        brightened = (kinds[1] > self.floor) | (steady & (kinds[1] > self.steady_floor))
+        return np.where(lines, by_lines, drawn | brightened)
 
     def _drawn(self, change: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
         # Small changes count only in a region that changes in every frame around (a slow pan),

@@ -132,8 +132,7 @@ class RegionalFrames(OutputSchedule[Any]):
             self._events[0] = np.ones(self.meter.difference(thumbnail, thumbnail).size, bool)
             self._classified = 0
         else:
-            self._differences[index] = self.meter.difference(self._previous_thumbnail, thumbnail)
-            self._kinds[index] = self.meter.kinds(self._previous_thumbnail, thumbnail)
+            self._differences[index], self._kinds[index] = self.meter.measure(self._previous_thumbnail, thumbnail)
             self._min_support = max(1, self._differences[index].size // 256)
         self._previous_thumbnail = thumbnail
         self._classify_until(index - self.context_after)
@@ -155,13 +154,8 @@ class RegionalFrames(OutputSchedule[Any]):
         """Turn changes into drawings up to frame ``last``, each judged among its neighbours."""
         numbers = self._grid is None
         for index in range(max(1, self._classified + 1), last + 1):
-            around = [k for k in range(index - self.context_before, index + self.context_after + 1)
-                      if k in self._differences]
-            kinds = [self._kinds.get(k) for k in around]
-            known = all(kind is not None for kind in kinds)
-            self._events[index] = self.meter.drawings(self._differences[index],
-                                                      np.stack([self._differences[k] for k in around]), numbers,
-                                                      self._kinds.get(index), np.stack(kinds) if known else None)
+            self._events[index] = self.meter.judge(index, self._differences, self._kinds, self.context_before,
+                                                   self.context_after, numbers)
             self._classified = index
 
     # -- which outputs are ready, and from which keypoint --------------------------------------

@@ -229,10 +229,11 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     # camera move) running over a character, which must keep its own drawings, not ride on it; a
     # patch from edge to edge of the picture is the background (a pan on twos) behind a character,
     # whose drawings that fall on the pan's are its own.
-    large = {k: (size > RIDER_SHARE * largest)
-             & ~_steady_patches(patches[k], *labelled[k][:2], events.get(k - 1), events.get(k + 1))
-             & ~labelled[k][2][labelled[k][0]]
-             for k, size in sizes.items()}
+    large = {}
+    for k, size in sizes.items():
+        labels, area, spans = labelled[k]
+        steady = _steady_patches(patches[k], labels, area, events.get(k - 1), events.get(k + 1))
+        large[k] = (size > RIDER_SHARE * largest) & ~steady & ~spans[labels]
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
     if not riding.any():
         return events, riding
