@@ -245,3 +245,32 @@ def test_a_light_flickering_over_a_character_on_twos_is_told_from_its_drawings()
     assert all(drawn[glow] and drawn[edge] and not drawn[still] for drawn in told)
     # What the change alone makes of it: the glow's large steps as the character's drawings.
     assert [k for k, drawn in zip(range(5, 12), plain, strict=True) if drawn[character]] == [5, 6, 7, 8, 9, 10, 11]
+
+
+def test_a_light_is_drawn_in_every_frame_also_where_it_turns() -> None:
+    """A light brightening and dimming smoothly (no lines in its region): its steps shrink to nothing
+    at its brightest and darkest frames. Those are not holds: a light is continuous, so the region
+    is drawn in every frame. A region that a flat shape brightens once, and a still one, are not."""
+    from stsr.schedules import RegionChangeMeter
+
+    meter = RegionChangeMeter()
+
+    def frame(n: int) -> np.ndarray:
+        image = np.full((16, 16, 3), 40.0, np.float32)
+        image[:8, :8] = 120.0 + 60.0 * np.cos(0.6 * (n - 10.5))  # brightest at 10 and 11 alike
+        image[:8, 8:] = 40.0 if n < 9 else 90.0  # a flat shape coming in at frame 9
+        return image
+
+    frames = [meter.thumbnail(frame(n)) for n in range(24)]
+    changes = {k: meter.difference(frames[k - 1], frames[k]) for k in range(1, 24)}
+    kinds = {k: meter.kinds(frames[k - 1], frames[k]) for k in range(1, 24)}
+    light, shape, still = 0, 1, 2
+    turns = [k for k in range(5, 21) if changes[k][light] < meter.steady_floor]
+    assert turns, "the light should turn in the window (steps under the floor)"
+    for k in range(5, 21):
+        around = range(k - 4, k + 3)
+        drawn = meter.drawings(changes[k], np.stack([changes[j] for j in around]), False, kinds[k],
+                               np.stack([kinds[j] for j in around]))
+        assert drawn[light], k
+        assert drawn[shape] == (k == 9) and not drawn[still], k
+

@@ -261,10 +261,10 @@ class CadenceNodes(NodeProducer[Any]):
         following = self._next_drawing(index, last, events)
         targets = self._targets(index, previous, following)
         moving = (drawn != drawn[:, :1]).any(axis=1) | (targets != drawn[:, 0])
+        strongest = np.max([self._differences[k] for k in range(first + 1, last + 1)], axis=0)
         if not self._numbers:
             # Weak changes (smooth shading panning slowly) neither tell a rhythm reliably nor
             # show a timing error visibly: such regions impose nothing.
-            strongest = np.max([self._differences[k] for k in range(first + 1, last + 1)], axis=0)
             moving &= strongest >= self.meter.informative
         if not moving.any():
             return Weights(((index, 1.0),))
@@ -303,7 +303,7 @@ class CadenceNodes(NodeProducer[Any]):
             rows.append((*(float(v - index) for v in history), target))
         keys = tuple(key for key, _, _ in major)
         primary = tuple(flag for _, _, flag in major)
-        importance = tuple(float(len(regions)) for _, regions, _ in major)
+        importance = tuple(self._importance(regions, strongest) for _, regions, _ in major)
         # Periodic content repeats the same problem: solve it once, relative to the node.
         cache_key = (low - index, high - index, tuple(rows), keys, primary, importance)
         relative = self._solutions.get(cache_key)
@@ -314,6 +314,20 @@ class CadenceNodes(NodeProducer[Any]):
                 self._solutions.clear()
             self._solutions[cache_key] = relative
         return Weights(tuple((k + index, w) for k, w in relative.parts))
+
+    def _importance(self, regions: list[int], strongest: np.ndarray) -> float:
+        """How much a group's timing matters: its regions, each by the square root of its largest change.
+
+        A mistimed region shows an error as large as its change, so a faint one (a light's
+        edge, ~4 levels, that compression steps on twos) must not outweigh a character's
+        drawings (~60): by count alone such a group, as large as the character's, forced
+        a compromise that moved the character off its poses. The square root, not the
+        change itself: a textured pan would otherwise outweigh the characters over it.
+        Two significant digits, so that periodic content still repeats its problem.
+        """
+        if self._numbers:
+            return float(len(regions))
+        return float(f"{float(np.sqrt(strongest[regions]).sum()):.2g}")
 
     def _continuing(self, index: int, groups: dict[tuple[int, int], list[int]]) -> set[tuple[int, int]]:
         """Groups that continue a layer recent nodes were built for: same drawings, or its next one.

@@ -44,7 +44,10 @@ class RegionChangeMeter:
     glow's ones). A region without lines is lit only: any
     change of its mean brightness above ``floor`` is a drawing, however small beside
     the others, and above ``steady_floor`` in a region that changes in every frame
-    around (a glow's faint edge).
+    around (a glow's faint edge). A light is continuous: a region lit only whose brightness
+    changes in ``continuous_light`` of the frames around is drawn in every frame, also where
+    its steps shrink to nothing as the light turns (its brightest frames), which would
+    otherwise pass for holds and make a layer on twos of it.
     """
 
     analysis_height: int = 144
@@ -58,6 +61,8 @@ class RegionChangeMeter:
     structure_share: float = 0.3
     #: share of the frames around in which a region's change is mostly light for it to be under a light
     steady_light: float = 0.4
+    #: share of the frames around in which a region lit only changes for it to be a light, drawn in every frame
+    continuous_light: float = 0.5
 
     def thumbnail(self, frame: Any) -> np.ndarray:
         """A small float32 array standing for ``frame``: (h, w, 3) for pictures, (n,) for numbers."""
@@ -145,7 +150,9 @@ class RegionChangeMeter:
         by_lines = np.where(lit, self._drawn(kinds[0], structure), drawn)
         steady = neighbourhood.min(axis=0) > self.steady_floor
         brightened = (kinds[1] > self.floor) | (steady & (kinds[1] > self.steady_floor))
-        return np.where(lines, by_lines, drawn | brightened)
+        glowing = (kinds_around[:, 1] > self.steady_floor) & (structure < self.structure_share * neighbourhood)
+        shining = np.mean(glowing, axis=0) >= self.continuous_light
+        return np.where(lines, by_lines, drawn | brightened | shining)
 
     def _drawn(self, change: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
         # Small changes count only in a region that changes in every frame around (a slow pan),
