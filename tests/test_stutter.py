@@ -248,7 +248,9 @@ def test_cadence_keeps_a_character_on_twos_on_its_poses_under_a_glow() -> None:
 def test_cadence_keeps_a_character_under_a_glow_smooth_through_h264(tmp_path: Path) -> None:
     """The same glow, detected on H.264 pictures: compression steps the glow's faint edge on twos
     (changes of 4 levels, then 0.5). As a group that counted as many as the character's regions
-    it forced a compromise; by how much its regions change it counts far less. Before: SI 0.20."""
+    it forced a compromise; by how much its regions change it counts far less, and is ranked
+    after the character, so the greedy mix keeps the character's drawings. Before: SI 0.20
+    (0.05 with the weight alone)."""
     from benchmarks.stutter.robustness import decode, evaluate, write_source
     from benchmarks.stutter.scenes import make_scene
 
@@ -257,7 +259,7 @@ def test_cadence_keeps_a_character_under_a_glow_smooth_through_h264(tmp_path: Pa
     write_source(path, scene)
     pictures = [frame.rgb for frame in decode(path)]
     worst_si, worst_lag, _ = evaluate(scene, pictures, "cadence")
-    assert worst_si <= 0.08 and worst_lag <= 0.05, (worst_si, worst_lag)
+    assert worst_si <= 0.03 and worst_lag <= 0.03, (worst_si, worst_lag)
 
 
 # -- stsr analyze -------------------------------------------------------------------------------

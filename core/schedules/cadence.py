@@ -289,7 +289,8 @@ class CadenceNodes(NodeProducer[Any]):
             carrier[largest] = 1
             near = cv2.dilate(carrier.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
             riders = {key for key in riders if groups[key] is not largest and near[groups[key]].mean() > 0.5}
-        major = self._rank_groups(index, groups, enough, self._continuing(index, groups) | riders)
+        weight = {key: self._importance(regions, strongest) for key, regions in groups.items()}
+        major = self._rank_groups(index, groups, enough, self._continuing(index, groups) | riders, weight)
         self._remember_layers(index, major)
         if not any(primary for _, _, primary in major):
             return Weights(((index, 1.0),))
@@ -303,7 +304,7 @@ class CadenceNodes(NodeProducer[Any]):
             rows.append((*(float(v - index) for v in history), target))
         keys = tuple(key for key, _, _ in major)
         primary = tuple(flag for _, _, flag in major)
-        importance = tuple(self._importance(regions, strongest) for _, regions, _ in major)
+        importance = tuple(weight[key] for key, _, _ in major)
         # Periodic content repeats the same problem: solve it once, relative to the node.
         cache_key = (low - index, high - index, tuple(rows), keys, primary, importance)
         relative = self._solutions.get(cache_key)
@@ -348,8 +349,13 @@ class CadenceNodes(NodeProducer[Any]):
             del self._recent_layers[layer]
 
     def _rank_groups(self, index: int, groups: dict[tuple[int, int], list[int]], enough: float,
-                     continuing: set[tuple[int, int]]) -> list[tuple[tuple[int, int], list[int], bool]]:
+                     continuing: set[tuple[int, int]],
+                     weight: dict[tuple[int, int], float]) -> list[tuple[tuple[int, int], list[int], bool]]:
         """Groups to satisfy, most trustworthy first, each with "primary"; small groups left out.
+
+        Within a kind, the group that matters most (``weight``, :meth:`_importance`) comes
+        first: the mix is built greedily, so a faint group ranked first would be kept and
+        shut out a character's drawings.
 
         Primary groups are layers seen moving: a drawing before the node and one after it,
         both within ``max_hold``. The mix is built to satisfy them. The others are only
@@ -381,7 +387,7 @@ class CadenceNodes(NodeProducer[Any]):
                 return 1  # previous "drawing" is the shot start
             return 0
 
-        ranked = sorted(((kind(key), -len(regions), key, regions) for key, regions in large.items()),
+        ranked = sorted(((kind(key), -weight[key], key, regions) for key, regions in large.items()),
                         key=lambda item: item[:2])[:5]
         primary_kind = 0 if any(item[0] == 0 for item in ranked) else 1
         return [(key, regions, group_kind == primary_kind) for group_kind, _, key, regions in ranked]
