@@ -261,7 +261,8 @@ class CadenceNodes(NodeProducer[Any]):
         following = self._next_drawing(index, last, events)
         targets = self._targets(index, previous, following)
         moving = (drawn != drawn[:, :1]).any(axis=1) | (targets != drawn[:, 0])
-        strongest = np.max([self._differences[k] for k in range(first + 1, last + 1)], axis=0)
+        changes = [self._differences[k] for k in range(first + 1, last + 1)]
+        strongest = np.max(changes, axis=0) if changes else np.zeros(self._region_count())
         if not self._numbers:
             # Weak changes (smooth shading panning slowly) neither tell a rhythm reliably nor
             # show a timing error visibly: such regions impose nothing.

@@ -46,7 +46,7 @@ class RegionChangeMeter:
     the others, and above ``steady_floor`` in a region that changes in every frame
     around (a glow's faint edge). A light is continuous: a region lit only whose brightness
     changes in ``continuous_light`` of the frames around is drawn in every frame, also where
-    its steps shrink to nothing as the light turns (its brightest frames), which would
+    its steps shrink to nothing as the light turns (at its brightest or darkest), which would
     otherwise pass for holds and make a layer on twos of it.
     """
 
