@@ -145,12 +145,13 @@ class RegionChangeMeter:
         # character on twos: every frame the character holds): its steps, large or small, would hide
         # the lines' own drawings or pass for them. A flat shape moving in also changes a region's
         # brightness, but once; a character on ones moves its lines with it in every frame.
-        light = (kinds_around[:, 1] > self.floor) & (structure < self.structure_share * neighbourhood)
+        mostly_light = structure < self.structure_share * neighbourhood
+        light = (kinds_around[:, 1] > self.floor) & mostly_light
         lit = np.mean(light, axis=0) >= self.steady_light
         by_lines = np.where(lit, self._drawn(kinds[0], structure), drawn)
         steady = neighbourhood.min(axis=0) > self.steady_floor
         brightened = (kinds[1] > self.floor) | (steady & (kinds[1] > self.steady_floor))
-        glowing = (kinds_around[:, 1] > self.steady_floor) & (structure < self.structure_share * neighbourhood)
+        glowing = (kinds_around[:, 1] > self.steady_floor) & mostly_light
         shining = np.mean(glowing, axis=0) >= self.continuous_light
         return np.where(lines, by_lines, drawn | brightened | shining)
 

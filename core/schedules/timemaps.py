@@ -269,12 +269,6 @@ def _patches(drawn: np.ndarray, grid: tuple[int, int]) -> tuple[np.ndarray, np.n
     return labels.ravel(), area, spans
 
 
-def component_sizes(drawn: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """Per region, the size of the connected patch of changes it belongs to (0: no change)."""
-    labels, area, _ = _patches(drawn, grid)
-    return np.where(drawn, area[labels], 0)
-
-
 def partner_intervals(rhythm: Rhythm, horizon: int, lenient: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per region, the frames ``[low, high)`` that show it at its next drawing.
 
@@ -410,7 +404,6 @@ __all__ = [
     "adopt_coarser",
     "adopt_finer",
     "choose_groups",
-    "component_sizes",
     "fill_free",
     "group_regions",
     "neighbourhood",
