@@ -262,6 +262,25 @@ def test_cadence_keeps_a_character_under_a_glow_smooth_through_h264(tmp_path: Pa
     assert worst_si <= 0.03 and worst_lag <= 0.03, (worst_si, worst_lag)
 
 
+def test_a_mix_of_whole_frames_exists_for_two_rhythms_but_not_under_a_shaking_camera() -> None:
+    """The feasibility benchmark, from ground truth: a character on twos beside one on threes, or
+    two on twos out of step, can be put on their poses by some mix at every node; two characters
+    on twos out of step under a camera shaking on ones (three rhythms) at none."""
+    from benchmarks.stutter.feasibility import moving_layers, nodes_without_mix
+    from benchmarks.stutter.robustness import visible_layers
+    from benchmarks.stutter.scenes import make_scene
+
+    for name in ("twos_threes", "two_twos", "twos_over_pan"):
+        scene = make_scene(name, 256, 144, 48)
+        assert nodes_without_mix(scene, moving_layers(scene)) == [], name
+    shaking = make_scene("shake_zoom", 256, 144, 48)
+    layers = visible_layers(shaking)
+    assert len(layers) == 3
+    assert nodes_without_mix(shaking, layers) == list(range(8, 48 - 10 + 1))
+    # Any two of the three rhythms alone have a mix at every node.
+    assert nodes_without_mix(shaking, layers[:2]) == [] and nodes_without_mix(shaking, layers[1:]) == []
+
+
 # -- stsr analyze -------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -175,22 +175,55 @@ def output_poses(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tup
 VISIBLE_SPEED = 1.0
 
 
+def layer_speeds(scene: Scene) -> list[float]:
+    """Per layer (characters, then the background): how far it moves per source frame, in pixels.
+
+    Layers whose look changes (mouth, glow, text...) count as moving visibly; a shaking or
+    zooming camera too.
+    """
+    visible = VISIBLE_SPEED * scene.height / 144
+    speeds = [float(np.hypot(*c.velocity)) if hasattr(c, "velocity") else visible for c in scene.characters]
+    camera = scene.background
+    speeds.append(visible if camera.shake or camera.zoom else abs(camera.velocity[0]))
+    return speeds
+
+
+def visible_layers(scene: Scene) -> list[int]:
+    """The layers judged: those moving at least :data:`VISIBLE_SPEED` (at 144 rows)."""
+    visible = VISIBLE_SPEED * scene.height / 144
+    return [layer for layer, speed in enumerate(layer_speeds(scene)) if speed >= visible]
+
+
 def evaluate(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[float, float, list[float]]:
     """Worst SI and |lag| over visibly moving layers, and the SI of each."""
     times, poses = output_poses(scene, pictures, schedule)
     steady = (times >= 8) & (times <= scene.frames - 10)
-    scale = scene.height / 144
-    # Layers whose look changes (mouth, glow, text...) count as visibly moving; a shaking camera too.
-    speeds = [float(np.hypot(*c.velocity)) if hasattr(c, "velocity") else VISIBLE_SPEED * scale
-              for c in scene.characters]
-    camera = scene.background
-    speeds.append(VISIBLE_SPEED * scale if camera.shake or camera.zoom else abs(camera.velocity[0]))
-    moving = [layer for layer, speed in enumerate(speeds) if speed >= VISIBLE_SPEED * scale]
     layer_si, worst_lag = [], 0.0
-    for layer in moving:
+    for layer in visible_layers(scene):
         layer_si.append(stutter_index(np.diff(poses[steady, layer])))
         worst_lag = max(worst_lag, abs(float(np.mean(times[steady] - poses[steady, layer]))))
     return max(layer_si, default=0.0), worst_lag, layer_si
+
+
+def draw_scenes(count: int, seed: int = 1, hard: float = 0.0) -> Iterator[tuple[int, Scene]]:
+    """The random draw, numbered: with probability ``hard`` a scene is one of the hard scenes.
+
+    The same ``seed`` and ``hard`` give the same scenes in every tool that draws them.
+    """
+    rng = np.random.default_rng(seed)
+    for number in range(count):
+        is_hard = hard > 0 and np.random.default_rng((seed, number)).random() < hard
+        yield number, random_hard_scene(rng) if is_hard else random_scene(rng)
+
+
+def describe(scene: Scene) -> str:
+    """One line: size, each character's rhythm and speed, the pan."""
+    layers = ", ".join(f"{'-'.join(map(str, c.holds))}@{np.hypot(*getattr(c, 'velocity', (0, 0))):.1f}px"
+                       + ("" if hasattr(c, "velocity") else f" {type(c).__name__}")
+                       for c in scene.characters)
+    pan = f" over pan {scene.background.velocity[0]:+.1f}px/{scene.background.holds[0]}" \
+        if scene.background.velocity[0] else ""
+    return f"{scene.width}x{scene.height} [{layers}]{pan}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -203,28 +236,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="probability that a draw is one of the hard scenes (default 0: the original draw)")
     args = parser.parse_args(argv)
     schedules = [name.strip() for name in args.schedules.split(",") if name.strip()]
-    rng = np.random.default_rng(args.seed)
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in schedules}
     with tempfile.TemporaryDirectory() as folder:
-        for number in range(args.scenes):
-            hard = args.hard > 0 and np.random.default_rng((args.seed, number)).random() < args.hard
-            scene = random_hard_scene(rng) if hard else random_scene(rng)
+        for number, scene in draw_scenes(args.scenes, args.seed, args.hard):
             pictures = list(scene.source_frames())
             if not args.clean:
                 path = Path(folder) / "clip.mp4"
                 write_source(path, scene)
                 pictures = [frame.rgb for frame in decode(path)]
-            layers = ", ".join(f"{'-'.join(map(str, c.holds))}@{np.hypot(*getattr(c, 'velocity', (0, 0))):.1f}px"
-                               + ("" if hasattr(c, "velocity") else f" {type(c).__name__}")
-                               for c in scene.characters)
-            pan = f" over pan {scene.background.velocity[0]:+.1f}px/{scene.background.holds[0]}" \
-                if scene.background.velocity[0] else ""
             cells = []
             for name in schedules:
                 si, lag, per_layer = evaluate(scene, pictures, name)
                 results[name].append((si, lag))
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")
-            print(f"{number:3d} {scene.width}x{scene.height} [{layers}]{pan}: " + " | ".join(cells), flush=True)
+            print(f"{number:3d} {describe(scene)}: " + " | ".join(cells), flush=True)
     print()
     baseline = np.array(results["pairs"])[:, 0] if "pairs" in results else None
     for name, values in results.items():
