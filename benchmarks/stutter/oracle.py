@@ -200,6 +200,11 @@ class CompositeFrame:
     def poses(self) -> tuple[float, ...]:
         return self.characters
 
+    def as_pose(self) -> PoseFrame:
+        """The frame with every layer at the pose the composite shows it at: what an ideal interpolator moves."""
+        first = self.parts[0][1]
+        return PoseFrame(self.scene, self.characters, self.background, first.shot_time)
+
 
 @dataclass(frozen=True, eq=False)
 class MixFrame:
@@ -242,7 +247,12 @@ def mix_map(frame0: PoseFrame, frame1: PoseFrame, time_map: np.ndarray) -> tuple
 
 
 def mix(frame0: OracleFrame, frame1: OracleFrame, t: float) -> OracleFrame:
-    """The ideal in-between: poses move linearly; frames of different shots cross-fade."""
+    """The ideal in-between: poses move linearly; frames of different shots cross-fade.
+
+    A composite of passes (a node made of several mixes) moves from the poses it shows.
+    """
+    frame0 = frame0.as_pose() if isinstance(frame0, CompositeFrame) else frame0
+    frame1 = frame1.as_pose() if isinstance(frame1, CompositeFrame) else frame1
     if isinstance(frame0, PoseFrame) and isinstance(frame1, PoseFrame) and frame0.shot == frame1.shot:
         if t == 0:
             return frame0

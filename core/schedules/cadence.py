@@ -41,6 +41,7 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -49,8 +50,26 @@ import numpy as np
 
 from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
+from .composite import composite, grid_to_picture
 from .mixer import Weights, compromise_mix, exact_mix
-from .timemaps import own_drawings
+from .timemaps import fill_free, own_drawings, smooth_grid
+
+#: further mixes of a node, each with the groups (or regions) whose layers it poses
+Passes = tuple[tuple[Weights, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """How a node is made: one mix of frames, or, where no mix poses every layer, one per layer, composited.
+
+    ``passes``: the further mixes, each with the regions of the layers it poses (the
+    first mix, ``weights``, poses the rest); ``moving``: the regions that constrain the
+    node, over which the composite's masks spread.
+    """
+
+    weights: Weights
+    passes: Passes = ()
+    moving: tuple[int, ...] = ()
 
 
 class _CadenceContext:
@@ -101,6 +120,22 @@ class CadenceNodes(NodeProducer[Any]):
     max_hold = 6
     restart = 2
     max_mix = 4
+    #: where no mix poses every layer: render the layers it misses with mixes of their own and
+    #: composite them by their regions (pictures only), instead of the compromise that moves them all
+    layered = True
+    #: at most this many further passes per node
+    max_passes = 2
+    #: Gaussian sigma (regions) of the composite's masks, and how far a mask first reaches into free regions
+    mask_smoothing = 0.7
+    mask_reach = 1.0
+    mask_grow = True
+    #: a layer no mix poses gets a pass of its own when it weighs at least this share of the second largest
+    pass_share = 0.3
+    #: ... covers at least this many regions, and changes (per region) at least this share of the most
+    pass_regions = 8
+    pass_contrast = 0.5
+    #: a layer with this share of its regions inside a pass must be posed by it (else it would be torn)
+    pass_cover = 0.1
     sizeable_share = 0.01
     #: regions of a group count only in patches of at least this many neighbours
     min_patch = 3
@@ -109,7 +144,7 @@ class CadenceNodes(NodeProducer[Any]):
     def __init__(self, interpolator: PairPreparer[Any], meter: RegionChangeMeter | None = None) -> None:
         super().__init__(interpolator)
         self.meter = meter or RegionChangeMeter()
-        self._solutions: dict[tuple, Weights] = {}
+        self._solutions: dict[tuple, tuple[Weights, tuple]] = {}
         self._prepared: OrderedDict[tuple[int, int, int], Any] = OrderedDict()
         self._shot = 0
         self._reset()
@@ -178,8 +213,7 @@ class CadenceNodes(NodeProducer[Any]):
                 # stays within a bounded window (see ``context_frames``).
                 still = index - self._last_drawn_keypoint > self.max_hold
             if index == self._last_drawn_keypoint or still:
-                weights = self.weights_for(index)
-                nodes.append(Node(self._frames[index].time, self._render(weights)))
+                nodes.append(Node(self._frames[index].time, self._render_plan(self.plan(index))))
             self._forget_before(index + 1 - self.max_hold, index - 2 * self.max_hold - self.lookahead)
         return nodes
 
@@ -249,12 +283,17 @@ class CadenceNodes(NodeProducer[Any]):
     # -- solving ----------------------------------------------------------------------------
 
     def weights_for(self, index: int) -> Weights:
-        """How to mix nearby frames so that every layer is at its pose for ``index``."""
+        """How to mix nearby frames so that every layer is at its pose for ``index`` (:meth:`plan`'s first mix)."""
+        return self.plan(index).weights
+
+    def plan(self, index: int) -> NodePlan:
+        """How to make the node at ``index``: mixes of nearby frames that put every layer at its pose."""
         first = max(0, index - self.max_hold)
         last = min(self._count - 1, index + self.lookahead)
         candidates = list(range(first, last + 1))
+        single = NodePlan(Weights(((index, 1.0),)))
         if not self._events:
-            return Weights(((index, 1.0),))
+            return single
         events, riding = self._own_events(first, last)
         drawn = np.stack([self._last_drawing(k, events) for k in candidates], axis=1)  # (regions, candidates)
         previous = drawn[:, candidates.index(index)]
@@ -268,7 +307,7 @@ class CadenceNodes(NodeProducer[Any]):
             # show a timing error visibly: such regions impose nothing.
             moving &= strongest >= self.meter.informative
         if not moving.any():
-            return Weights(((index, 1.0),))
+            return single
         # A layer is known near the node by its drawings just before and just after it; regions
         # that agree on those impose the same constraint (their older or later drawings, where
         # an edge entered or left the region, do not matter to a mix of nearby frames).
@@ -294,7 +333,7 @@ class CadenceNodes(NodeProducer[Any]):
         major = self._rank_groups(index, groups, enough, self._continuing(index, groups) | riders, weight)
         self._remember_layers(index, major)
         if not any(primary for _, _, primary in major):
-            return Weights(((index, 1.0),))
+            return single
         low = max(first, min(index + key[0] for key, _, _ in major))
         high = min(last, max(index + max(key[1], 0) for key, _, _ in major))
         columns = [candidates.index(k) for k in range(low, high + 1)]
@@ -306,16 +345,52 @@ class CadenceNodes(NodeProducer[Any]):
         keys = tuple(key for key, _, _ in major)
         primary = tuple(flag for _, _, flag in major)
         importance = tuple(weight[key] for key, _, _ in major)
+        # Only a group of some extent and contrast may get a pass of its own (a pass bends what is around
+        # its regions): a few regions that agree are mostly an artefact (texture that leaves a region
+        # between a pan's steps), and faint ones a light's edge that compression steps on twos.
+        contrast = [weight[key] / len(regions) for key, regions, _ in major]
+        eligible = tuple(len(regions) >= self.pass_regions and contrast[g] >= self.pass_contrast * max(contrast)
+                         for g, (_, regions, _) in enumerate(major))
         # Periodic content repeats the same problem: solve it once, relative to the node.
-        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance)
+        extent = np.zeros(moving.size, np.int64)
+        for _, regions, _ in major:
+            extent[regions] = len(regions)
+        touching = self._touching(major, extent) if any(eligible) else None
+        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, touching)
         relative = self._solutions.get(cache_key)
         if relative is None:
-            solved = self._solve(index, low, high, rows, keys, primary, importance)
-            relative = Weights(tuple((k - index, w) for k, w in solved.parts))
+            solved, passes = self._solve(index, low, high, rows, keys, primary, importance, eligible, touching)
+            relative = (self._shift(solved, -index),
+                        tuple((self._shift(mix, -index), chosen) for mix, chosen in passes))
             if len(self._solutions) > 4096:
                 self._solutions.clear()
             self._solutions[cache_key] = relative
-        return Weights(tuple((k + index, w) for k, w in relative.parts))
+        weights, passes = relative
+        return NodePlan(self._shift(weights, index),
+                        tuple((self._shift(mix, index), self._pass_regions([r for g in chosen for r in major[g][1]],
+                                                                           extent))
+                              for mix, chosen in passes),
+                        tuple(int(r) for r in np.flatnonzero(moving)))
+
+    def _pass_regions(self, own: list[int], extent: np.ndarray) -> tuple[int, ...]:
+        """A pass's regions: its layers' own, and the ring around them that no smaller layer needs.
+
+        A region holds one layer's time, and where a layer's outline meets a layer on another
+        rhythm the region changes with both, so it went to the other group: the pass's own
+        regions are mostly its inside. The ring around them is its outline; it goes to the pass
+        unless a smaller layer claims it (a background's pass must not take a character's edge).
+        """
+        member = np.zeros(extent.size, np.uint8)
+        member[own] = 1
+        if not self.mask_grow or self._grid is None:
+            return tuple(own)
+        ring = cv2.dilate(member.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
+        ring &= (extent == 0) | (extent > len(own))
+        return tuple(int(r) for r in np.flatnonzero(ring | member.astype(bool)))
+
+    @staticmethod
+    def _shift(weights: Weights, offset: int) -> Weights:
+        return Weights(tuple((k + offset, w) for k, w in weights.parts))
 
     def _importance(self, regions: list[int], strongest: np.ndarray) -> float:
         """How much a group's timing matters: its regions, each by the square root of its largest change.
@@ -472,13 +547,18 @@ class CadenceNodes(NodeProducer[Any]):
         return target
 
     def _solve(self, index: int, low: int, high: int, rows: list[tuple], keys: Sequence[tuple[int, int]],
-               primary: Sequence[bool], importance: Sequence[float]) -> Weights:
+               primary: Sequence[bool], importance: Sequence[float], eligible: Sequence[bool] | None = None,
+               touching: Sequence[tuple[tuple[int, float], ...]] | None = None) -> tuple[Weights, Passes]:
         """Greedy: satisfy the primary groups in order, keeping each only if the mix still solves.
 
         A mix may only use frames between the earliest previous drawing and the latest next
         drawing of the groups it satisfies. Non-primary groups never change the mix. When
-        a primary group that looks like a real layer cannot be satisfied with the others,
-        the least-squares compromise over them (weighted by ``importance``) is taken.
+        a primary group that looks like a real layer cannot be satisfied with the others
+        (three rhythms at once), it gets a mix of its own (:attr:`layered`, pictures: the
+        node is a composite, see :meth:`_render_plan`); otherwise, or beyond
+        :attr:`max_passes`, the least-squares compromise over them (weighted by
+        ``importance``) is taken. Returns the first mix and the further passes, each with
+        the groups (positions in ``rows``) it poses.
         """
         def window(chosen: Sequence[int], reach: int | None = None) -> tuple[list[int], list[tuple]]:
             start = max(low, min(index + keys[g][0] for g in chosen))
@@ -510,13 +590,86 @@ class CadenceNodes(NodeProducer[Any]):
             if solution is not None:
                 accepted, best = trial, solution
         missed = [g for g in wanted if g not in accepted and substantial(g)]
+        passes: Passes = ()
+        if self.layered and self._grid is not None and not self._numbers:
+            unposed = [g for g in wanted if g not in accepted and (eligible is None or eligible[g])
+                       and importance[g] >= self.pass_share * second]
+            passes = (self._passes_for(index, unposed, wanted, window, touching) if unposed else None) or ()
+            posed = {g for _, chosen in passes for g in chosen}
+            missed = [g for g in missed if g not in posed]
         if missed:
             candidates, restricted = window([*accepted, *missed])
             best = compromise_mix(index, candidates, restricted, [importance[g] for g in [*accepted, *missed]],
-                                 self.max_mix)
-        return best
+                                  self.max_mix)
+        return best, passes
+
+    def _passes_for(self, index: int, missed: list[int], wanted: list[int], window: Any,
+                    touching: Sequence[tuple[tuple[int, float], ...]] | None) -> Passes | None:
+        """A mix for each missed group that also poses the layers its pass shows, or None.
+
+        A pass shows through its layer's regions and the ring around them, where the layers
+        next to it (``touching``) show the pass's poses: each pass also takes those it can,
+        the most covered first. A layer the pass covers in good part (:attr:`pass_cover`)
+        but cannot pose would be torn between two poses: then there are no passes (the
+        compromise moves the layers instead). None too when more than :attr:`max_passes`
+        are needed.
+        """
+        passes: list[tuple[Weights, tuple[int, ...]]] = []
+        left = list(missed)
+        while left:
+            if len(passes) == self.max_passes:
+                return None
+            chosen = [left[0]]
+            mix = exact_mix(index, *window(chosen), self.max_mix)
+            if mix is None:
+                return None
+            around = [(g, share) for g, share in (touching[left[0]] if touching is not None else ()) if g in wanted]
+            for other, _ in around:
+                trial = exact_mix(index, *window([*chosen, other]), self.max_mix)
+                if trial is not None:
+                    chosen, mix = [*chosen, other], trial
+            if any(share >= self.pass_cover and g not in chosen for g, share in around):
+                return None
+            posed = tuple(g for g in chosen if g in left)
+            passes.append((mix, posed))
+            left = [g for g in left if g not in posed]
+        return tuple(passes)
+
+    def _touching(self, major: list[tuple[tuple[int, int], list[int], bool]], extent: np.ndarray
+                  ) -> tuple[tuple[tuple[int, float], ...], ...]:
+        """Per group (position in ``major``): the others with regions inside its pass and the share of their
+        regions there, the largest share first (a character beside it before the background all around)."""
+        result = []
+        for own, (_, regions, _) in enumerate(major):
+            inside = np.zeros(extent.size, bool)
+            inside[list(self._pass_regions(regions, extent))] = True
+            shares = [(other, float(f"{inside[others].mean():.2g}")) for other, (_, others, _) in enumerate(major)
+                      if other != own and inside[others].any()]
+            result.append(tuple(sorted(shares, key=lambda item: -item[1])))
+        return tuple(result)
 
     # -- pictures ---------------------------------------------------------------------------
+
+    def _render_plan(self, plan: NodePlan) -> Any:
+        """The node's picture: its mix, or the composite of its passes by their layers' smoothed regions."""
+        picture = self._render(plan.weights)
+        if not plan.passes or self._grid is None:
+            return picture
+        moving = np.zeros(self._region_count(), bool)
+        moving[list(plan.moving)] = True
+        members = []
+        rest = moving.copy()
+        for _, regions in plan.passes:
+            member = np.zeros(moving.size, np.float32)
+            member[list(regions)] = 1.0
+            rest &= member == 0
+            members.append(member)
+        shares = [smooth_grid(fill_free(member, moving, self._grid, sigma=self.mask_reach), self._grid,
+                              self.mask_smoothing) for member in [rest.astype(np.float32), *members]]
+        total = np.maximum(np.sum(shares, axis=0), 1e-6)
+        like = self._frames[plan.weights.parts[0][0]].image  # a source frame: its size
+        masks = [grid_to_picture(share / total, self._grid, like) for share in shares]
+        return composite([picture, *(self._render(mix) for mix, _ in plan.passes)], masks)
 
     def _render(self, weights: Weights) -> Any:
         """Turn weights into a picture with a chain of pairwise interpolations (nearest first)."""
@@ -550,4 +703,4 @@ class CadenceNodes(NodeProducer[Any]):
 
 
 
-__all__ = ["CadenceNodes", "RegionChangeMeter", "Weights"]
+__all__ = ["CadenceNodes", "NodePlan", "RegionChangeMeter", "Weights"]
