@@ -26,6 +26,14 @@ every original frame); two characters on different rhythms, or a character on
 twos over a pan on ones, get nodes that are one or two interpolations deep. Every
 layer is on time (no lag) and moves at constant speed between its drawings.
 
+Where no mix poses every layer (three rhythms at once: two characters on twos out of
+step under a camera shaking on ones; ``benchmarks.stutter.feasibility`` finds such
+scenes from ground truth), the layers the mix misses get a mix of their own, a *pass*,
+composited by their regions and the ring around them (:class:`NodePlan`). A pass also
+poses the layers it covers where it can; where a covered layer cannot be posed (it
+would be torn between two poses), and for faint or tiny groups, the node keeps the
+least-squares compromise of one mix.
+
 Three modules: :mod:`~stsr.schedules.change` (where the picture changes and which
 changes are drawings), :mod:`~stsr.schedules.mixer` (the pure-numpy weight solving)
 and this one (which frames are keypoints, the groups and targets, the pictures).
@@ -52,7 +60,7 @@ from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
 from .composite import composite, grid_to_picture
 from .mixer import Weights, compromise_mix, exact_mix
-from .timemaps import fill_free, own_drawings, smooth_grid
+from .timemaps import group_shares, own_drawings
 
 #: further mixes of a node, each with the groups (or regions) whose layers it poses
 Passes = tuple[tuple[Weights, tuple[int, ...]], ...]
@@ -128,6 +136,7 @@ class CadenceNodes(NodeProducer[Any]):
     #: Gaussian sigma (regions) of the composite's masks, and how far a mask first reaches into free regions
     mask_smoothing = 0.7
     mask_reach = 1.0
+    #: a pass also takes the ring of regions around its layers' own (their outline; :meth:`_pass_regions`)
     mask_grow = True
     #: a layer no mix poses gets a pass of its own when it weighs at least this share of the second largest
     pass_share = 0.3
@@ -379,6 +388,8 @@ class CadenceNodes(NodeProducer[Any]):
         rhythm the region changes with both, so it went to the other group: the pass's own
         regions are mostly its inside. The ring around them is its outline; it goes to the pass
         unless a smaller layer claims it (a background's pass must not take a character's edge).
+        Free regions in it still follow the majority around them in the composite (see
+        :func:`~stsr.schedules.timemaps.group_shares`).
         """
         member = np.zeros(extent.size, np.uint8)
         member[own] = 1
@@ -660,15 +671,13 @@ class CadenceNodes(NodeProducer[Any]):
         members = []
         rest = moving.copy()
         for _, regions in plan.passes:
-            member = np.zeros(moving.size, np.float32)
-            member[list(regions)] = 1.0
-            rest &= member == 0
+            member = np.zeros(moving.size, bool)
+            member[list(regions)] = True
+            rest &= ~member
             members.append(member)
-        shares = [smooth_grid(fill_free(member, moving, self._grid, sigma=self.mask_reach), self._grid,
-                              self.mask_smoothing) for member in [rest.astype(np.float32), *members]]
-        total = np.maximum(np.sum(shares, axis=0), 1e-6)
+        shares = group_shares([rest, *members], moving, self._grid, self.mask_reach, self.mask_smoothing)
         like = self._frames[plan.weights.parts[0][0]].image  # a source frame: its size
-        masks = [grid_to_picture(share / total, self._grid, like) for share in shares]
+        masks = [grid_to_picture(share, self._grid, like) for share in shares]
         return composite([picture, *(self._render(mix) for mix, _ in plan.passes)], masks)
 
     def _render(self, weights: Weights) -> Any:

@@ -41,6 +41,7 @@ from .timemaps import (
     Rhythm,
     choose_groups,
     fill_free,
+    group_shares,
     neighbourhood,
     pass_times,
     region_times,
@@ -300,16 +301,13 @@ class RegionalFrames(OutputSchedule[Any]):
         """Smoothed masks of the groups, summing to 1; still regions go with their nearest group."""
         if len(groups) == 1:
             return [None]
-        shares = []
+        members = []
         for group in groups:
-            member = np.zeros(moving.size, np.float32)
-            member[group.regions] = 1.0
-            # The majority around a free region (a flat inside of a layer) decides its pass: where two
-            # layers meet, the nearest region may belong to the other one.
-            shares.append(smooth_grid(fill_free(member, moving, self._grid, sigma=self.mask_reach), self._grid,
-                                      self.smoothing))
-        total = np.maximum(np.sum(shares, axis=0), 1e-6)
-        return [grid_to_picture(share / total, self._grid, like) for share in shares]
+            member = np.zeros(moving.size, bool)
+            member[group.regions] = True
+            members.append(member)
+        shares = group_shares(members, moving, self._grid, self.mask_reach, self.smoothing)
+        return [grid_to_picture(share, self._grid, like) for share in shares]
 
     def _pair(self, anchor: int, partner: int) -> Any:
         """``prepare(A, B)`` once per keypoint and partner: every output until the next keypoint reuses it."""

@@ -16,7 +16,7 @@ one pass; the passes are composited by smoothed group masks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -388,6 +388,21 @@ def fill_free(values: np.ndarray, known: np.ndarray, shape: tuple[int, int] | No
     return filled.ravel()
 
 
+def group_shares(members: Sequence[np.ndarray], known: np.ndarray, shape: tuple[int, int] | None, reach: float,
+                 sigma: float) -> list[np.ndarray]:
+    """Each group's share of every region (summing to 1): its own regions, free ones by the majority around.
+
+    ``members``: per group, a boolean region mask; ``known``: the regions that belong to
+    some group (the rest are free: a flat inside of a layer, which the majority around it
+    decides, :func:`fill_free` widening from ``reach``; where two layers meet, the nearest
+    region may belong to the other). Smoothed by ``sigma`` so composites have no seams.
+    """
+    shares = [smooth_grid(fill_free(np.asarray(member, np.float32), known, shape, sigma=reach), shape, sigma)
+              for member in members]
+    total = np.maximum(np.sum(shares, axis=0), 1e-6)
+    return [share / total for share in shares]
+
+
 def smooth_grid(values: np.ndarray, shape: tuple[int, int] | None, sigma: float) -> np.ndarray:
     """A light Gaussian on the region grid, so maps and masks change smoothly where regions meet."""
     if shape is None or sigma <= 0:
@@ -406,6 +421,7 @@ __all__ = [
     "choose_groups",
     "fill_free",
     "group_regions",
+    "group_shares",
     "neighbourhood",
     "own_drawings",
     "partner_intervals",
