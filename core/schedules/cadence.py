@@ -138,6 +138,7 @@ class CadenceNodes(NodeProducer[Any]):
     mask_reach = 1.0
     #: a pass also takes the ring of regions around its layers' own (their outline; :meth:`_pass_regions`)
     mask_grow = True
+    ring_unposed = True
     #: a layer no mix poses gets a pass of its own when it weighs at least this share of the second largest
     pass_share = 0.3
     #: ... covers at least this many regions, and changes (per region) at least this share of the most
@@ -375,6 +376,14 @@ class CadenceNodes(NodeProducer[Any]):
                 self._solutions.clear()
             self._solutions[cache_key] = relative
         weights, passes = relative
+        if passes and self.ring_unposed:
+            # Regions of a group the first mix leaves off its pose (a fragment of the pass's layer where
+            # some of its drawings went unseen) are no claim against the pass's ring.
+            extent = extent.copy()
+            for g, (_, regions, _) in enumerate(major):
+                shown = sum(w * rows[g][k - (low - index)] for k, w in weights.parts)
+                if abs(shown - rows[g][-1]) > 1e-6:
+                    extent[regions] = 0
         return NodePlan(self._shift(weights, index),
                         tuple((self._shift(mix, index), self._pass_regions([r for g in chosen for r in major[g][1]],
                                                                            extent))
@@ -642,7 +651,11 @@ class CadenceNodes(NodeProducer[Any]):
             if any(share >= self.pass_cover and g not in chosen for g, share in around):
                 return None
             posed = tuple(g for g in chosen if g in left)
-            passes.append((mix, posed))
+            same = [position for position, (other, _) in enumerate(passes) if other == mix]
+            if same:  # one render for two layers that ask for the same mix
+                passes[same[0]] = (mix, passes[same[0]][1] + posed)
+            else:
+                passes.append((mix, posed))
             left = [g for g in left if g not in posed]
         return tuple(passes)
 
