@@ -139,6 +139,7 @@ class CadenceNodes(NodeProducer[Any]):
     #: a pass also takes the ring of regions around its layers' own (their outline; :meth:`_pass_regions`)
     mask_grow = True
     ring_unposed = True
+    union_apart = True
     #: a layer no mix poses gets a pass of its own when it weighs at least this share of the second largest
     pass_share = 0.3
     #: ... covers at least this many regions, and changes (per region) at least this share of the most
@@ -466,11 +467,25 @@ class CadenceNodes(NodeProducer[Any]):
                  if len(regions) >= enough or (key in continuing and len(regions) >= self.min_patch)}
         moving_keys = [key for key in large if key[1] > 0]
 
+        def near(key: tuple[int, int]) -> np.ndarray:
+            member = np.zeros(self._grid[0] * self._grid[1], np.uint8)  # type: ignore[index]
+            member[large[key]] = 1
+            return cv2.dilate(member.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
+
         def union_like(key: tuple[int, int]) -> bool:
-            # Both layers are larger than the strip where they meet.
+            # Both layers are larger than the strip where they meet, and the strip lies where they meet:
+            # a layer on ones apart from them has their union's drawings too (one drawn now, one next).
             support = len(large[key])
             others = [k for k in moving_keys if k != key and len(large[k]) >= support]
-            return any(key == (max(a[0], b[0]), min(a[1], b[1])) for a, b in itertools.combinations(others, 2))
+            for a, b in itertools.combinations(others, 2):
+                if key != (max(a[0], b[0]), min(a[1], b[1])):
+                    continue
+                if self._grid is None or not self.union_apart:
+                    return True
+                meeting = near(a) & near(b)
+                if meeting[large[key]].mean() >= 0.5:
+                    return True
+            return False
 
         def kind(key: tuple[int, int]) -> int:
             if key[1] > 0 and key[1] - key[0] > self.max_hold:
