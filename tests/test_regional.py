@@ -177,3 +177,19 @@ def test_a_backend_without_time_maps_is_refused_in_one_line() -> None:
 
     with pytest.raises(InputError, match=r"regional.*time maps.*flow"):
         Resampler(Scalars(), RATE, "regional")
+
+
+def test_a_character_on_ones_passing_one_on_threes_keeps_its_drawings() -> None:
+    # A character on threes (drawn at 0, 3, 6) and, touching it, a smaller one on ones (changing in
+    # every frame). Alone, the ones' changes are small patches; at the threes' drawings they join its
+    # patch, like a mouth's and its head's. But the region changes in the frames before and after as
+    # well: it is on ones there, the change is its own, and it does not ride.
+    grid = (10, 14)
+    threes = _patch(grid, slice(1, 8), slice(1, 7))
+    ones = _patch(grid, slice(3, 5), slice(7, 9))
+    none = np.zeros(threes.size, bool)
+    events = {k: ones | (threes if k % 3 == 0 else none) for k in range(1, 10)}
+    kept, riding = own_drawings(events, grid)
+    assert not riding.any()
+    region = 3 * grid[1] + 7
+    assert [k for k in sorted(kept) if kept[k][region]] == list(range(1, 10))

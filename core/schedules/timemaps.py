@@ -228,16 +228,30 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     # regions also change in the frame before or after is content on ones (a dissolve, a glow, a
     # camera move) running over a character, which must keep its own drawings, not ride on it; a
     # patch from edge to edge of the picture is the background (a pan on twos) behind a character,
-    # whose drawings that fall on the pan's are its own.
+    # whose drawings that fall on the pan's are its own. And a region that itself changes in the frames
+    # before and after is on ones there (a character on ones passing a character on threes joins its
+    # patch at the threes' drawings): that change is its own too.
     large = {}
     for k, size in sizes.items():
         labels, area, spans = labelled[k]
-        steady = _steady_patches(patches[k], labels, area, events.get(k - 1), events.get(k + 1))
-        large[k] = (size > RIDER_SHARE * largest) & ~steady & ~spans[labels]
+        before, after = events.get(k - 1), events.get(k + 1)
+        steady = _steady_patches(patches[k], labels, area, before, after)
+        on_ones = _changed(before, after, largest.size) & _changed(after, before, largest.size)
+        large[k] = (size > RIDER_SHARE * largest) & ~steady & ~spans[labels] & ~on_ones
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
     if not riding.any():
         return events, riding
     return {k: np.where(riding, small[k], drawn) if k in small else drawn for k, drawn in events.items()}, riding
+
+
+def _changed(drawn: np.ndarray | None, other: np.ndarray | None, size: int) -> np.ndarray:
+    """A neighbouring frame's changes. Not in the window (or a shot start, which says nothing): as the
+    frame on the other side, if that one is known (the window's edge cuts no run of changes short)."""
+    def known(changes: np.ndarray | None) -> bool:
+        return changes is not None and not changes.all()
+    if known(drawn):
+        return drawn  # type: ignore[return-value]
+    return other if known(other) else np.zeros(size, bool)  # type: ignore[return-value]
 
 
 def _steady_patches(drawn: np.ndarray, labels: np.ndarray, area: np.ndarray, before: np.ndarray | None,
