@@ -138,7 +138,9 @@ class CadenceNodes(NodeProducer[Any]):
     mask_reach = 1.0
     #: a pass also takes the ring of regions around its layers' own (their outline; :meth:`_pass_regions`)
     mask_grow = True
+    #: ... also into the regions of a group the first mix leaves off its pose (a fragment of its layer)
     ring_unposed = True
+    #: a union (where two layers meet) must lie next to both layers, not only have their drawings
     union_apart = True
     #: a layer no mix poses gets a pass of its own when it weighs at least this share of the second largest
     pass_share = 0.3
@@ -362,11 +364,11 @@ class CadenceNodes(NodeProducer[Any]):
         contrast = [weight[key] / len(regions) for key, regions, _ in major]
         eligible = tuple(len(regions) >= self.pass_regions and contrast[g] >= self.pass_contrast * max(contrast)
                          for g, (_, regions, _) in enumerate(major))
-        # Periodic content repeats the same problem: solve it once, relative to the node.
         extent = np.zeros(moving.size, np.int64)
         for _, regions, _ in major:
             extent[regions] = len(regions)
         touching = self._touching(major, extent) if any(eligible) else None
+        # Periodic content repeats the same problem: solve it once, relative to the node.
         cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, touching)
         relative = self._solutions.get(cache_key)
         if relative is None:
