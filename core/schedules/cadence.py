@@ -34,9 +34,11 @@ poses the layers it covers where it can; where a covered layer cannot be posed (
 would be torn between two poses), and for faint or tiny groups, the node keeps the
 least-squares compromise of one mix.
 
-Three modules: :mod:`~stsr.schedules.change` (where the picture changes and which
-changes are drawings), :mod:`~stsr.schedules.mixer` (the pure-numpy weight solving)
-and this one (which frames are keypoints, the groups and targets, the pictures).
+Four modules: :mod:`~stsr.schedules.change` (where the picture changes and which
+changes are drawings), :mod:`~stsr.schedules.mixer` (the pure-numpy weight solving),
+:mod:`~stsr.schedules.passes` (a mix per layer where one mix cannot pose them all, and
+the composite's regions) and this one (which frames are keypoints, the groups and
+targets, the pictures).
 Generic over the frame type like :mod:`stsr.schedules`: the change detector takes
 ``torch`` tensors, numpy images, objects with an ``analysis_image()`` method, or
 plain numbers (one region each, for tests). Streaming with a fixed lookahead of
@@ -49,7 +51,6 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -60,24 +61,8 @@ from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
 from .composite import composite, grid_to_picture
 from .mixer import Weights, compromise_mix, exact_mix
-from .timemaps import group_shares, own_drawings
-
-#: further mixes of a node, each with the groups (or regions) whose layers it poses
-Passes = tuple[tuple[Weights, tuple[int, ...]], ...]
-
-
-@dataclass(frozen=True)
-class NodePlan:
-    """How a node is made: one mix of frames, or, where no mix poses every layer, one per layer, composited.
-
-    ``passes``: the further mixes, each with the regions of the layers it poses (the
-    first mix, ``weights``, poses the rest); ``moving``: the regions that constrain the
-    node, over which the composite's masks spread.
-    """
-
-    weights: Weights
-    passes: Passes = ()
-    moving: tuple[int, ...] = ()
+from .passes import NodePlan, Passes, Touching, composite_masks, pass_regions, plan_passes, touching
+from .timemaps import own_drawings
 
 
 class _CadenceContext:
@@ -136,7 +121,8 @@ class CadenceNodes(NodeProducer[Any]):
     #: Gaussian sigma (regions) of the composite's masks, and how far a mask first reaches into free regions
     mask_smoothing = 0.7
     mask_reach = 1.0
-    #: a pass also takes the ring of regions around its layers' own (their outline; :meth:`_pass_regions`)
+    #: a pass also takes the ring of regions around its layers' own (their outline; see
+    #: :func:`~stsr.schedules.passes.pass_regions`)
     mask_grow = True
     #: ... also into the regions of a group the first mix leaves off its pose (a fragment of its layer)
     ring_unposed = True
@@ -367,12 +353,13 @@ class CadenceNodes(NodeProducer[Any]):
         extent = np.zeros(moving.size, np.int64)
         for _, regions, _ in major:
             extent[regions] = len(regions)
-        touching = self._touching(major, extent) if any(eligible) else None
+        around = touching([regions for _, regions, _ in major], extent, self._grid, self.mask_grow) \
+            if any(eligible) else None
         # Periodic content repeats the same problem: solve it once, relative to the node.
-        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, touching)
+        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, around)
         relative = self._solutions.get(cache_key)
         if relative is None:
-            solved, passes = self._solve(index, low, high, rows, keys, primary, importance, eligible, touching)
+            solved, passes = self._solve(index, low, high, rows, keys, primary, importance, eligible, around)
             relative = (self._shift(solved, -index),
                         tuple((self._shift(mix, -index), chosen) for mix, chosen in passes))
             if len(self._solutions) > 4096:
@@ -387,29 +374,10 @@ class CadenceNodes(NodeProducer[Any]):
                 shown = sum(w * rows[g][k - (low - index)] for k, w in weights.parts)
                 if abs(shown - rows[g][-1]) > 1e-6:
                     extent[regions] = 0
-        return NodePlan(self._shift(weights, index),
-                        tuple((self._shift(mix, index), self._pass_regions([r for g in chosen for r in major[g][1]],
-                                                                           extent))
-                              for mix, chosen in passes),
-                        tuple(int(r) for r in np.flatnonzero(moving)))
-
-    def _pass_regions(self, own: list[int], extent: np.ndarray) -> tuple[int, ...]:
-        """A pass's regions: its layers' own, and the ring around them that no smaller layer needs.
-
-        A region holds one layer's time, and where a layer's outline meets a layer on another
-        rhythm the region changes with both, so it went to the other group: the pass's own
-        regions are mostly its inside. The ring around them is its outline; it goes to the pass
-        unless a smaller layer claims it (a background's pass must not take a character's edge).
-        Free regions in it still follow the majority around them in the composite (see
-        :func:`~stsr.schedules.timemaps.group_shares`).
-        """
-        member = np.zeros(extent.size, np.uint8)
-        member[own] = 1
-        if not self.mask_grow or self._grid is None:
-            return tuple(own)
-        ring = cv2.dilate(member.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
-        ring &= (extent == 0) | (extent > len(own))
-        return tuple(int(r) for r in np.flatnonzero(ring | member.astype(bool)))
+        shown = tuple((self._shift(mix, index),
+                       pass_regions([r for g in chosen for r in major[g][1]], extent, self._grid, self.mask_grow))
+                      for mix, chosen in passes)
+        return NodePlan(self._shift(weights, index), shown, tuple(int(r) for r in np.flatnonzero(moving)))
 
     @staticmethod
     def _shift(weights: Weights, offset: int) -> Weights:
@@ -585,14 +553,14 @@ class CadenceNodes(NodeProducer[Any]):
 
     def _solve(self, index: int, low: int, high: int, rows: list[tuple], keys: Sequence[tuple[int, int]],
                primary: Sequence[bool], importance: Sequence[float], eligible: Sequence[bool] | None = None,
-               touching: Sequence[tuple[tuple[int, float], ...]] | None = None) -> tuple[Weights, Passes]:
+               around: Touching | None = None) -> tuple[Weights, Passes]:
         """Greedy: satisfy the primary groups in order, keeping each only if the mix still solves.
 
         A mix may only use frames between the earliest previous drawing and the latest next
         drawing of the groups it satisfies. Non-primary groups never change the mix. When
         a primary group that looks like a real layer cannot be satisfied with the others
         (three rhythms at once), it gets a mix of its own (:attr:`layered`, pictures: the
-        node is a composite, see :meth:`_render_plan`); otherwise, or beyond
+        node is a composite, see :mod:`~stsr.schedules.passes`); otherwise, or beyond
         :attr:`max_passes`, the least-squares compromise over them (weighted by
         ``importance``) is taken. Returns the first mix and the further passes, each with
         the groups (positions in ``rows``) it poses.
@@ -631,7 +599,8 @@ class CadenceNodes(NodeProducer[Any]):
         if self.layered and self._grid is not None and not self._numbers:
             unposed = [g for g in wanted if g not in accepted and (eligible is None or eligible[g])
                        and importance[g] >= self.pass_share * second]
-            passes = (self._passes_for(index, unposed, wanted, window, touching) if unposed else None) or ()
+            passes = (plan_passes(index, unposed, wanted, window, around, self.max_mix, self.max_passes,
+                                  self.pass_cover) if unposed else None) or ()
             posed = {g for _, chosen in passes for g in chosen}
             missed = [g for g in missed if g not in posed]
         if missed:
@@ -640,55 +609,6 @@ class CadenceNodes(NodeProducer[Any]):
                                   self.max_mix)
         return best, passes
 
-    def _passes_for(self, index: int, missed: list[int], wanted: list[int], window: Any,
-                    touching: Sequence[tuple[tuple[int, float], ...]] | None) -> Passes | None:
-        """A mix for each missed group that also poses the layers its pass shows, or None.
-
-        A pass shows through its layer's regions and the ring around them, where the layers
-        next to it (``touching``) show the pass's poses: each pass also takes those it can,
-        the most covered first. A layer the pass covers in good part (:attr:`pass_cover`)
-        but cannot pose would be torn between two poses: then there are no passes (the
-        compromise moves the layers instead). None too when more than :attr:`max_passes`
-        are needed.
-        """
-        passes: list[tuple[Weights, tuple[int, ...]]] = []
-        left = list(missed)
-        while left:
-            if len(passes) == self.max_passes:
-                return None
-            chosen = [left[0]]
-            mix = exact_mix(index, *window(chosen), self.max_mix)
-            if mix is None:
-                return None
-            around = [(g, share) for g, share in (touching[left[0]] if touching is not None else ()) if g in wanted]
-            for other, _ in around:
-                trial = exact_mix(index, *window([*chosen, other]), self.max_mix)
-                if trial is not None:
-                    chosen, mix = [*chosen, other], trial
-            if any(share >= self.pass_cover and g not in chosen for g, share in around):
-                return None
-            posed = tuple(g for g in chosen if g in left)
-            same = [position for position, (other, _) in enumerate(passes) if other == mix]
-            if same:  # one render for two layers that ask for the same mix
-                passes[same[0]] = (mix, passes[same[0]][1] + posed)
-            else:
-                passes.append((mix, posed))
-            left = [g for g in left if g not in posed]
-        return tuple(passes)
-
-    def _touching(self, major: list[tuple[tuple[int, int], list[int], bool]], extent: np.ndarray
-                  ) -> tuple[tuple[tuple[int, float], ...], ...]:
-        """Per group (position in ``major``): the others with regions inside its pass and the share of their
-        regions there, the largest share first (a character beside it before the background all around)."""
-        result = []
-        for own, (_, regions, _) in enumerate(major):
-            inside = np.zeros(extent.size, bool)
-            inside[list(self._pass_regions(regions, extent))] = True
-            shares = [(other, float(f"{inside[others].mean():.2g}")) for other, (_, others, _) in enumerate(major)
-                      if other != own and inside[others].any()]
-            result.append(tuple(sorted(shares, key=lambda item: -item[1])))
-        return tuple(result)
-
     # -- pictures ---------------------------------------------------------------------------
 
     def _render_plan(self, plan: NodePlan) -> Any:
@@ -696,16 +616,7 @@ class CadenceNodes(NodeProducer[Any]):
         picture = self._render(plan.weights)
         if not plan.passes or self._grid is None:
             return picture
-        moving = np.zeros(self._region_count(), bool)
-        moving[list(plan.moving)] = True
-        members = []
-        rest = moving.copy()
-        for _, regions in plan.passes:
-            member = np.zeros(moving.size, bool)
-            member[list(regions)] = True
-            rest &= ~member
-            members.append(member)
-        shares = group_shares([rest, *members], moving, self._grid, self.mask_reach, self.mask_smoothing)
+        shares = composite_masks(plan, self._region_count(), self._grid, self.mask_reach, self.mask_smoothing)
         like = self._frames[plan.weights.parts[0][0]].image  # a source frame: its size
         masks = [grid_to_picture(share, self._grid, like) for share in shares]
         return composite([picture, *(self._render(mix) for mix, _ in plan.passes)], masks)

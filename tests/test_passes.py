@@ -1,0 +1,63 @@
+"""Passes: a mix per layer where no mix of whole frames poses them all (``stsr.schedules.passes``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stsr.schedules.mixer import exact_mix
+from stsr.schedules.passes import pass_regions, plan_passes
+
+GRID = (6, 8)
+NODE = 10
+
+
+def _rows(layers: list[tuple[int, int]], candidates: list[int]) -> list[tuple]:
+    """Rows for layers on ``(hold, phase)`` at NODE: the drawing each candidate shows, target NODE."""
+    return [(*(float(k - (k - phase) % hold - NODE) for k in candidates), 0.0) for hold, phase in layers]
+
+
+def test_a_pass_takes_the_ring_around_its_layer_but_not_a_smaller_layers_regions() -> None:
+    extent = np.zeros(GRID[0] * GRID[1], np.int64)
+    own = [2 * 8 + 3, 2 * 8 + 4, 3 * 8 + 3, 3 * 8 + 4]  # a 2x2 layer
+    extent[own] = len(own)
+    background = [r for r in range(extent.size) if r % 8 >= 5]  # a larger group right of it
+    extent[background] = len(background)
+    smaller = [1 * 8 + 2]  # a one-region group at its top-left corner
+    extent[smaller] = 1
+    regions = set(pass_regions(own, extent, GRID))
+    assert set(own) <= regions
+    assert 2 * 8 + 5 in regions and 1 * 8 + 3 in regions  # the larger group's and a free region of the ring
+    assert 1 * 8 + 2 not in regions  # the smaller layer keeps its edge
+    assert 0 not in regions and 5 * 8 + 7 not in regions  # nothing beyond the ring
+    assert pass_regions(own, extent, GRID, grow=False) == tuple(own)
+
+
+def test_three_rhythms_get_a_pass_for_the_layer_the_mix_misses() -> None:
+    # Two layers on twos out of step and one on ones: no mix of frames poses all three at NODE
+    # (even: the first twos are drawn there), but one mix poses the ones and the first twos
+    # (frame NODE itself) and another the second twos (its in-between).
+    layers = [(1, 0), (2, 0), (2, 1)]
+    candidates = list(range(NODE - 2, NODE + 3))
+    rows = _rows(layers, candidates)
+
+    def window(groups: list[int]) -> tuple[list[int], list[tuple]]:
+        return candidates, [rows[g] for g in groups]
+
+    assert exact_mix(NODE, candidates, rows, 4) is None
+    passes = plan_passes(NODE, [2], [0, 1, 2], window, None, 4, 2, 0.1)
+    assert passes is not None and len(passes) == 1
+    mix, posed = passes[0]
+    assert posed == (2,)
+    shown = sum(w * rows[2][candidates.index(k)] for k, w in mix.parts)
+    assert abs(shown - rows[2][-1]) < 1e-9
+    # A pass covering the ones and the first twos too poses what it can with the second twos (any two
+    # of the three have a mix), the most covered first: the ones here. The first twos, a quarter
+    # inside the pass and not posed by it, would be torn between two poses: no pass at all.
+    around = ((), (), ((0, 0.3), (1, 0.25)))
+    assert plan_passes(NODE, [2], [0, 1, 2], window, around, 4, 2, 0.1) is None
+    # ... unless the pass covers too little of it to matter: then the pass poses the ones as well.
+    passes = plan_passes(NODE, [2], [0, 1, 2], window, ((), (), ((0, 0.3), (1, 0.05))), 4, 2, 0.1)
+    assert passes is not None
+    mix, _ = passes[0]
+    for layer in (0, 2):
+        assert abs(sum(w * rows[layer][candidates.index(k)] for k, w in mix.parts) - rows[layer][-1]) < 1e-9
