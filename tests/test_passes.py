@@ -29,7 +29,7 @@ def test_a_pass_takes_the_ring_around_its_layer_but_not_a_smaller_layers_regions
     assert 2 * 8 + 5 in regions and 1 * 8 + 3 in regions  # the larger group's and a free region of the ring
     assert 1 * 8 + 2 not in regions  # the smaller layer keeps its edge
     assert 0 not in regions and 5 * 8 + 7 not in regions  # nothing beyond the ring
-    assert pass_regions(own, extent, GRID, grow=False) == tuple(own)
+    assert pass_regions(own, extent, None) == tuple(own)
 
 
 def test_three_rhythms_get_a_pass_for_the_layer_the_mix_misses() -> None:

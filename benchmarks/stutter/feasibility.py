@@ -34,11 +34,9 @@ from stsr.io.video import decode
 from stsr.schedules.cadence import CadenceNodes
 from stsr.schedules.mixer import exact_mix
 
-from .robustness import describe, draw_scenes, evaluate, layer_speeds, visible_layers
+from .robustness import STEADY_BEFORE_END, STEADY_FROM, describe, draw_scenes, evaluate, layer_speeds, visible_layers
 from .run import write_source
 
-#: the steady part of a clip, as the robustness benchmark judges it
-EDGE_BEFORE, EDGE_AFTER = 8, 10
 #: a miss: worst-layer SI above this (the robustness goal)
 MISS_SI = 0.10
 
@@ -56,12 +54,12 @@ def nodes_without_mix(scene: Scene, layers: Sequence[int], max_mix: int = Cadenc
     between them); frame ``k`` shows layer ``l`` at ``drawing_times(k)`` (characters,
     then the background).
     """
-    shown = [[*characters, background] for characters, background in
-             (scene.drawing_times(k) for k in range(scene.frames))]
     if not layers:
         return []
+    shown = [[*characters, background] for characters, background in
+             (scene.drawing_times(k) for k in range(scene.frames))]
     missing = []
-    for node in range(EDGE_BEFORE, scene.frames - EDGE_AFTER + 1):
+    for node in range(STEADY_FROM, scene.frames - STEADY_BEFORE_END + 1):
         earliest = int(min(shown[node][layer] for layer in layers))
         latest = node + 1
         for layer in layers:
@@ -93,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         for number, scene in draw_scenes(args.scenes, args.seed, args.hard):
             total += 1
-            steady = scene.frames - EDGE_AFTER + 1 - EDGE_BEFORE
+            steady = scene.frames - STEADY_BEFORE_END + 1 - STEADY_FROM
             visible = nodes_without_mix(scene, visible_layers(scene))
             moving = nodes_without_mix(scene, moving_layers(scene))
             counts["visible"] += bool(visible)

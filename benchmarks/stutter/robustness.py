@@ -173,6 +173,8 @@ def output_poses(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tup
 #: layers slower than this (pixels per source frame at 144 rows) are not judged: a pose
 #: error of a frame moves them by less than a pixel
 VISIBLE_SPEED = 1.0
+#: the steady part of a clip that is judged: from this source frame to this many before the end
+STEADY_FROM, STEADY_BEFORE_END = 8, 10
 
 
 def layer_speeds(scene: Scene) -> list[float]:
@@ -181,7 +183,7 @@ def layer_speeds(scene: Scene) -> list[float]:
     Layers whose look changes (mouth, glow, text...) count as moving visibly; a shaking or
     zooming camera too.
     """
-    visible = VISIBLE_SPEED * scene.height / 144
+    visible = _visible_speed(scene)
     speeds = [float(np.hypot(*c.velocity)) if hasattr(c, "velocity") else visible for c in scene.characters]
     camera = scene.background
     speeds.append(visible if camera.shake or camera.zoom else abs(camera.velocity[0]))
@@ -190,14 +192,17 @@ def layer_speeds(scene: Scene) -> list[float]:
 
 def visible_layers(scene: Scene) -> list[int]:
     """The layers judged: those moving at least :data:`VISIBLE_SPEED` (at 144 rows)."""
-    visible = VISIBLE_SPEED * scene.height / 144
-    return [layer for layer, speed in enumerate(layer_speeds(scene)) if speed >= visible]
+    return [layer for layer, speed in enumerate(layer_speeds(scene)) if speed >= _visible_speed(scene)]
+
+
+def _visible_speed(scene: Scene) -> float:
+    return VISIBLE_SPEED * scene.height / 144
 
 
 def evaluate(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[float, float, list[float]]:
     """Worst SI and |lag| over visibly moving layers, and the SI of each."""
     times, poses = output_poses(scene, pictures, schedule)
-    steady = (times >= 8) & (times <= scene.frames - 10)
+    steady = (times >= STEADY_FROM) & (times <= scene.frames - STEADY_BEFORE_END)
     layer_si, worst_lag = [], 0.0
     for layer in visible_layers(scene):
         layer_si.append(stutter_index(np.diff(poses[steady, layer])))

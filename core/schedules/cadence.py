@@ -121,13 +121,6 @@ class CadenceNodes(NodeProducer[Any]):
     #: Gaussian sigma (regions) of the composite's masks, and how far a mask first reaches into free regions
     mask_smoothing = 0.7
     mask_reach = 1.0
-    #: a pass also takes the ring of regions around its layers' own (their outline; see
-    #: :func:`~stsr.schedules.passes.pass_regions`)
-    mask_grow = True
-    #: ... also into the regions of a group the first mix leaves off its pose (a fragment of its layer)
-    ring_unposed = True
-    #: a union (where two layers meet) must lie next to both layers, not only have their drawings
-    union_apart = True
     #: a layer no mix poses gets a pass of its own when it weighs at least this share of the second largest
     pass_share = 0.3
     #: ... covers at least this many regions, and changes (per region) at least this share of the most
@@ -353,8 +346,7 @@ class CadenceNodes(NodeProducer[Any]):
         extent = np.zeros(moving.size, np.int64)
         for _, regions, _ in major:
             extent[regions] = len(regions)
-        around = touching([regions for _, regions, _ in major], extent, self._grid, self.mask_grow) \
-            if any(eligible) else None
+        around = touching([regions for _, regions, _ in major], extent, self._grid) if any(eligible) else None
         # Periodic content repeats the same problem: solve it once, relative to the node.
         cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, around)
         relative = self._solutions.get(cache_key)
@@ -366,18 +358,17 @@ class CadenceNodes(NodeProducer[Any]):
                 self._solutions.clear()
             self._solutions[cache_key] = relative
         weights, passes = relative
-        if passes and self.ring_unposed:
+        if passes:
             # Regions of a group the first mix leaves off its pose (a fragment of the pass's layer where
             # some of its drawings went unseen) are no claim against the pass's ring.
-            extent = extent.copy()
             for g, (_, regions, _) in enumerate(major):
-                shown = sum(w * rows[g][k - (low - index)] for k, w in weights.parts)
-                if abs(shown - rows[g][-1]) > 1e-6:
+                pose = sum(w * rows[g][k - (low - index)] for k, w in weights.parts)
+                if abs(pose - rows[g][-1]) > 1e-6:
                     extent[regions] = 0
-        shown = tuple((self._shift(mix, index),
-                       pass_regions([r for g in chosen for r in major[g][1]], extent, self._grid, self.mask_grow))
-                      for mix, chosen in passes)
-        return NodePlan(self._shift(weights, index), shown, tuple(int(r) for r in np.flatnonzero(moving)))
+        composited = tuple((self._shift(mix, index), pass_regions([r for g in chosen for r in major[g][1]], extent,
+                                                                  self._grid))
+                           for mix, chosen in passes)
+        return NodePlan(self._shift(weights, index), composited, tuple(int(r) for r in np.flatnonzero(moving)))
 
     @staticmethod
     def _shift(weights: Weights, offset: int) -> Weights:
@@ -437,10 +428,14 @@ class CadenceNodes(NodeProducer[Any]):
                  if len(regions) >= enough or (key in continuing and len(regions) >= self.min_patch)}
         moving_keys = [key for key in large if key[1] > 0]
 
+        beside: dict[tuple[int, int], np.ndarray] = {}
+
         def near(key: tuple[int, int]) -> np.ndarray:
-            member = np.zeros(self._grid[0] * self._grid[1], np.uint8)  # type: ignore[index]
-            member[large[key]] = 1
-            return cv2.dilate(member.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
+            if key not in beside:
+                member = np.zeros(self._grid[0] * self._grid[1], np.uint8)  # type: ignore[index]
+                member[large[key]] = 1
+                beside[key] = cv2.dilate(member.reshape(self._grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
+            return beside[key]
 
         def union_like(key: tuple[int, int]) -> bool:
             # Both layers are larger than the strip where they meet, and the strip lies where they meet:
@@ -450,7 +445,7 @@ class CadenceNodes(NodeProducer[Any]):
             for a, b in itertools.combinations(others, 2):
                 if key != (max(a[0], b[0]), min(a[1], b[1])):
                     continue
-                if self._grid is None or not self.union_apart:
+                if self._grid is None:
                     return True
                 meeting = near(a) & near(b)
                 if meeting[large[key]].mean() >= 0.5:

@@ -43,8 +43,7 @@ class NodePlan:
     moving: tuple[int, ...] = ()
 
 
-def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None,
-                 grow: bool = True) -> tuple[int, ...]:
+def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None) -> tuple[int, ...]:
     """A pass's regions: its layers' own, and the ring around them that no smaller layer needs.
 
     ``extent``: per region, the size (in regions) of the group it belongs to, 0 where it
@@ -55,7 +54,7 @@ def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] |
     pass must not take a character's edge). Free regions in it still follow the majority
     around them in the composite (see :func:`~stsr.schedules.timemaps.group_shares`).
     """
-    if not grow or grid is None:
+    if grid is None:
         return tuple(own)
     member = np.zeros(extent.size, np.uint8)
     member[list(own)] = 1
@@ -64,8 +63,7 @@ def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] |
     return tuple(int(r) for r in np.flatnonzero(ring | member.astype(bool)))
 
 
-def touching(groups: Sequence[Sequence[int]], extent: np.ndarray, grid: tuple[int, int] | None,
-             grow: bool = True) -> Touching:
+def touching(groups: Sequence[Sequence[int]], extent: np.ndarray, grid: tuple[int, int] | None) -> Touching:
     """Per group: the others with regions inside its pass and the share of their regions there.
 
     The largest share first (a character beside it before the background all around);
@@ -74,7 +72,7 @@ def touching(groups: Sequence[Sequence[int]], extent: np.ndarray, grid: tuple[in
     result = []
     for own, regions in enumerate(groups):
         inside = np.zeros(extent.size, bool)
-        inside[list(pass_regions(regions, extent, grid, grow))] = True
+        inside[list(pass_regions(regions, extent, grid))] = True
         shares = [(other, float(f"{inside[list(others)].mean():.2g}")) for other, others in enumerate(groups)
                   if other != own and inside[list(others)].any()]
         result.append(tuple(sorted(shares, key=lambda item: -item[1])))
