@@ -330,6 +330,24 @@ def test_a_mix_of_whole_frames_exists_for_two_rhythms_but_not_under_a_shaking_ca
     assert nodes_without_mix(shaking, layers[:2]) == [] and nodes_without_mix(shaking, layers[1:]) == []
 
 
+
+def test_cadence_shows_each_new_drawing_as_itself_where_an_output_frame_falls_on_it() -> None:
+    """Drawing-time fidelity at the output frames whose time is a new drawing's (oracle): cadence
+    shows the drawing exactly, as frame repetition does, where pairs on ones shows in-betweens.
+    Against the source's frame, the mouth redrawn on a head that moves on other frames is far
+    off: the head has moved on there, by design; the mouth itself is exact."""
+    from benchmarks.stutter.fidelity import exact_fidelity
+    from benchmarks.stutter.scenes import make_scene
+
+    for name in ("twos_threes", "arm_threes", "caption_ones", "fast_turn", "mouth_threes"):
+        scene = make_scene(name, 256, 144, 48)
+        result = exact_fidelity(scene, "cadence")
+        assert result.measured >= 5 and result.own >= 59.9, (name, result)
+    ones = make_scene("ones", 256, 144, 48)
+    assert exact_fidelity(ones, "pairs").own < 25 and exact_fidelity(ones, "naive").own >= 59.9
+    mouth = exact_fidelity(make_scene("mouth_threes", 256, 144, 48), "cadence")
+    assert mouth.drawn < 30 < mouth.own
+
 # -- stsr analyze -------------------------------------------------------------------------------
 
 
