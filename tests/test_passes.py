@@ -61,3 +61,29 @@ def test_three_rhythms_get_a_pass_for_the_layer_the_mix_misses() -> None:
     mix, _ = passes[0]
     for layer in (0, 2):
         assert abs(sum(w * rows[layer][candidates.index(k)] for k, w in mix.parts) - rows[layer][-1]) < 1e-9
+
+
+def test_a_layer_that_may_not_have_a_pass_is_posed_by_the_first_mix() -> None:
+    # Grain's node 20 (oracle): a character on threes drawn at 19 and 22, one on twos drawn at 20
+    # and a slow pan on ones, ranked in that order by weight. The pan's texture is too faint for a
+    # pass of its own. The greedy mix by weight poses the two characters, leaves the pan off and
+    # has to take the compromise that moves all three. Another order poses the pan with one
+    # character and gives the other a pass: every layer exactly on its pose.
+    from stsr.schedules.cadence import CadenceNodes
+
+    low, high, node = 19, 22, 20
+    rows = [(-1.0, -1.0, -1.0, 2.0, 0.0), (-2.0, 0.0, 0.0, 2.0, 0.0), (-1.0, 0.0, 1.0, 2.0, 0.0)]
+    keys = ((-1, 2), (0, 2), (0, 1))
+    nodes = CadenceNodes(None)
+    nodes._grid = GRID
+    mix, passes = nodes._solve(node, low, high, rows, keys, (True, True, True), (270.0, 240.0, 220.0),
+                               (True, True, False), ((), (), ()))
+
+    def pose(weights, layer: int) -> float:
+        return sum(w * rows[layer][k - low] for k, w in weights.parts)
+
+    assert len(passes) == 1
+    extra, posed = passes[0]
+    assert 2 not in posed and abs(pose(mix, 2)) < 1e-9  # the pan by the first mix
+    for layer in (0, 1):
+        assert abs(pose(extra if layer in posed else mix, layer)) < 1e-9

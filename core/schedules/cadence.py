@@ -568,8 +568,6 @@ class CadenceNodes(NodeProducer[Any]):
             columns = list(range(start - low, stop - low + 1))
             return list(range(start, stop + 1)), [(*(rows[g][c] for c in columns), rows[g][-1]) for g in chosen]
 
-        best = Weights(((index, 1.0),))
-        accepted: list[int] = []
         wanted = [g for g in range(len(rows)) if primary[g]]
         # The two largest groups, and any not much smaller than the second, are layers that may
         # ask for a deep mix; a layer with some drawings unseen (in a flat area, where an edge
@@ -580,24 +578,45 @@ class CadenceNodes(NodeProducer[Any]):
         def substantial(g: int) -> bool:
             return importance[g] >= 0.5 * second
 
-        for position in wanted:
-            trial = [*accepted, position]
-            # Any layer may ask for an in-between of two near frames; only a substantial one for more.
-            if substantial(position):
-                solution = exact_mix(index, *window(trial), self.max_mix)
-            else:
-                solution = exact_mix(index, *window(trial, reach=2), max(2, best.frames))
-            if solution is not None:
-                accepted, best = trial, solution
-        missed = [g for g in wanted if g not in accepted and substantial(g)]
-        passes: Passes = ()
-        if self.layered and self._grid is not None and not self._numbers:
-            unposed = [g for g in wanted if g not in accepted and (eligible is None or eligible[g])
-                       and importance[g] >= self.pass_share * second]
-            passes = (plan_passes(index, unposed, wanted, window, around, self.max_mix, self.max_passes,
-                                  self.pass_cover) if unposed else None) or ()
-            posed = {g for _, chosen in passes for g in chosen}
-            missed = [g for g in missed if g not in posed]
+        def greedy(order: Sequence[int]) -> tuple[list[int], Weights]:
+            best = Weights(((index, 1.0),))
+            accepted: list[int] = []
+            for position in order:
+                trial = [*accepted, position]
+                # Any layer may ask for an in-between of two near frames; only a substantial one for more.
+                if substantial(position):
+                    solution = exact_mix(index, *window(trial), self.max_mix)
+                else:
+                    solution = exact_mix(index, *window(trial, reach=2), max(2, best.frames))
+                if solution is not None:
+                    accepted, best = trial, solution
+            return accepted, best
+
+        def layer(accepted: list[int]) -> tuple[Passes, list[int]]:
+            missed = [g for g in wanted if g not in accepted and substantial(g)]
+            passes: Passes = ()
+            if self.layered and self._grid is not None and not self._numbers:
+                unposed = [g for g in wanted if g not in accepted and (eligible is None or eligible[g])
+                           and importance[g] >= self.pass_share * second]
+                passes = (plan_passes(index, unposed, wanted, window, around, self.max_mix, self.max_passes,
+                                      self.pass_cover) if unposed else None) or ()
+                posed = {g for _, chosen in passes for g in chosen}
+                missed = [g for g in missed if g not in posed]
+            return passes, missed
+
+        accepted, best = greedy(wanted)
+        passes, missed = layer(accepted)
+        if missed and eligible is not None and not all(eligible[g] for g in missed):
+            # A layer that may not have a pass (a pan's faint texture) is posed by the first mix or
+            # not at all: where the order by weight left one off, let those go first, as long as
+            # the first mix still poses the heaviest layer and one pass poses the rest (a pass for
+            # the heaviest, or two rings over it, where the compromise moves it little, show more
+            # of the composite's seams than the faint layer gains).
+            order = [g for g in wanted if not eligible[g]] + [g for g in wanted if eligible[g]]
+            reordered = greedy(order)
+            retry = layer(reordered[0])
+            if wanted[0] in reordered[0] and len(retry[0]) <= 1 and len(retry[1]) < len(missed):
+                (accepted, best), (passes, missed) = reordered, retry
         if missed:
             candidates, restricted = window([*accepted, *missed])
             best = compromise_mix(index, candidates, restricted, [importance[g] for g in [*accepted, *missed]],
