@@ -33,17 +33,11 @@ KNOWN_FAILURES: dict[tuple[str, str], set[str]] = {
     ("pairs", "grain"): {"drawings"},
     ("pairs", "caption_ones"): {"drawings", "frozen"},
     ("pairs", "fast_turn"): {"drawings"},
-    # cadence: no mix of whole frames poses two characters on twos out of step under a camera shaking on
-    # ones; a pass per character composited by its regions keeps all but 2 of the drawings (10 lost with
-    # the compromise of one mix); the 2 are where a character's outline shares regions with the camera
-    ("cadence", "shake_zoom"): {"drawings"},
     # regional (per-region time maps, 6x6-pixel regions at 144 rows): the mouth's drawings are kept,
     # but the head next to it stalls 1% of the steps (the regions they share take the mouth's time);
-    # the shaking camera under two characters and the dissolve over one each put one drawing 0.3-0.5 frames off
-    # where the passes' masks meet (shake_zoom: the background's 26; dissolve: the character's 32,
-    # right after the dissolve) and stall 1-3% of the steps; grain stalls 1%.
+    # the dissolve over a character puts one drawing 0.3-0.5 frames off where the passes' masks meet
+    # (the character's 32, right after the dissolve) and stalls 1-3% of the steps; grain stalls 1%.
     ("regional", "mouth_threes"): {"frozen"},
-    ("regional", "shake_zoom"): {"drawings", "frozen"},
     ("regional", "dissolve"): {"drawings", "frozen"},
     ("regional", "grain"): {"frozen"},
 }

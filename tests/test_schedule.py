@@ -247,6 +247,30 @@ def test_a_light_flickering_over_a_character_on_twos_is_told_from_its_drawings()
     assert [k for k, drawn in zip(range(5, 12), plain, strict=True) if drawn[character]] == [5, 6, 7, 8, 9, 10, 11]
 
 
+def test_a_shaking_camera_is_drawn_in_every_frame_also_where_it_slows() -> None:
+    """A camera shaking on ones moves its texture by 1-8 px a frame: where it turns, a region's step
+    falls under a third of its largest nearby. Those are drawings: a region that changes by a fifth
+    of its largest in every frame around, and by nearly half of it in half of them, is on ones.
+    Below that rule, a pan on ones under a character's edge on fours (small steps, a spike every
+    4th frame) follows the character, and noise between a character's drawings on twos stays a
+    hold (changes per frame, one region each, in the ratios measured on shake_zoom and robustness
+    scene 23)."""
+    from stsr.schedules import RegionChangeMeter
+
+    meter = RegionChangeMeter()
+    camera = [9.0, 6.0, 2.5, 7.0, 9.0, 8.0, 4.0]
+    pan_under_edge = [3.0, 3.0, 3.0, 14.0, 3.0, 3.0, 3.0]
+    twos_with_noise = [20.0, 1.0, 22.0, 1.2, 19.0, 1.0, 21.0]
+    window = np.array([camera, pan_under_edge, twos_with_noise]).T  # (frames, regions)
+    drawn = [meter.drawings(window[k], window, False) for k in range(len(camera))]
+    assert all(frame[0] for frame in drawn), "the camera's slow step at frame 2 is a drawing"
+    assert [bool(frame[1]) for frame in drawn] == [k == 3 for k in range(7)]
+    assert [bool(frame[2]) for frame in drawn] == [k % 2 == 0 for k in range(7)]
+    # By the ratio to the largest alone (the rule off), the camera's slowest step passed for a hold.
+    ratio_only = RegionChangeMeter(continual_share=1.0)
+    assert not ratio_only.drawings(window[2], window, False)[0]
+
+
 def test_a_light_is_drawn_in_every_frame_also_where_it_turns() -> None:
     """A light brightening and dimming smoothly (no lines in its region): its steps shrink to nothing
     at its brightest and darkest frames. Those are not holds: a light is continuous, so the region

@@ -265,7 +265,8 @@ def test_cadence_keeps_a_character_under_a_glow_smooth_through_h264(tmp_path: Pa
 def test_cadence_poses_three_rhythms_with_a_pass_per_layer() -> None:
     """Two characters on twos out of step under a camera shaking on ones: no mix of whole frames poses
     all three, so a node gets a mix per layer, composited by the layers' regions. Before (the
-    compromise of one mix): SI 0.36, 18 drawings lost, 1 % of the steps frozen."""
+    compromise of one mix): SI 0.36, 18 drawings lost, 1 % of the steps frozen; with passes but the
+    camera's slowest steps taken for holds (it turns): SI 0.25, 4 lost."""
     from benchmarks.stutter.constraints import check
     from benchmarks.stutter.scenes import make_scene
     from stsr.schedules.cadence import CadenceNodes
@@ -285,9 +286,9 @@ def test_cadence_poses_three_rhythms_with_a_pass_per_layer() -> None:
     layered = [plan for plan in plans if plan.passes]
     assert len(layered) >= len(plans) // 3, "most nodes under the shake need a pass per character"
     assert all(set(regions) <= set(range(18 * 32)) and regions for plan in layered for _, regions in plan.passes)
-    assert result.worst_si <= 0.30, result.worst_si
+    assert result.worst_si <= 0.10, result.worst_si
     report = check(make_scene("shake_zoom", 256, 144, 72), "cadence")
-    assert len(report.lost) <= 6 and report.never_frozen, (len(report.lost), report.frozen_share)
+    assert not report.lost and report.never_frozen, (len(report.lost), report.frozen_share)
 
 
 def test_cadence_keeps_a_character_on_ones_apart_from_two_others_on_its_poses() -> None:

@@ -31,7 +31,13 @@ class RegionChangeMeter:
     ``steady_floor`` in a region that changes that much in every frame around. That
     is what tells a slow pan over a smooth background (small changes, every frame)
     from compression noise on a held character next to it (small changes between
-    large ones, or next to nothing), which no single threshold separates.
+    large ones, or next to nothing), which no single threshold separates. A region
+    that changes in every frame around by at least ``continual_share`` of its largest
+    change, and by more than ``continual_median`` of it in half of them (a camera shaking or
+    zooming on ones, whose steps shrink where it turns), is drawn in every frame: by
+    the ratio alone its slow steps passed for holds and put the camera half a frame
+    off there. A pan's small steps under a character's edge on fours (one large change
+    among small ones) stay below that, so the region follows the character.
 
     Light is told from lines (:meth:`kinds`): a glow or a flash brightens a region
     as a whole, a drawing moves lines in it. A glow on ones over a character on twos
@@ -55,6 +61,10 @@ class RegionChangeMeter:
     floor: float = 2.0
     steady_floor: float = 0.7
     ratio: float = 0.35
+    #: a region whose every change around is at least this share of its largest, and whose median
+    #: change around is above ``continual_median`` of it, is on ones (a shaking camera)
+    continual_share: float = 0.2
+    continual_median: float = 0.45
     #: a region whose largest change near a node is smaller does not constrain the node
     informative: float = 4.0
     number_tolerance: float = 1e-9
@@ -157,10 +167,14 @@ class RegionChangeMeter:
 
     def _drawn(self, change: np.ndarray, neighbourhood: np.ndarray) -> np.ndarray:
         # Small changes count only in a region that changes in every frame around (a slow pan),
-        # never in one that is mostly still (noise next to a moving or held character).
+        # never in one that is mostly still (noise next to a moving or held character); in one that
+        # changes much in every frame (a camera shaking on ones), its slowest steps are drawings too.
         steady = neighbourhood.min(axis=0) > self.steady_floor
         large_enough = (change > self.floor) | (steady & (change > self.steady_floor))
-        return large_enough & (change > self.ratio * neighbourhood.max(axis=0))
+        largest = neighbourhood.max(axis=0)
+        continual = (steady & (neighbourhood.min(axis=0) > self.continual_share * largest)
+                     & (np.median(neighbourhood, axis=0) > self.continual_median * largest))
+        return large_enough & ((change > self.ratio * largest) | continual)
 
 
 def analysis_image(frame: Any, height: int) -> np.ndarray | None:
