@@ -193,3 +193,21 @@ def test_a_character_on_ones_passing_one_on_threes_keeps_its_drawings() -> None:
     assert not riding.any()
     region = 3 * grid[1] + 7
     assert [k for k in sorted(kept) if kept[k][region]] == list(range(1, 10))
+
+
+def test_the_last_change_of_a_fast_edge_beside_a_character_on_threes_is_its_own() -> None:
+    # A character on ones moving fast beside one on threes: its edge crosses a region in three frames
+    # (1, 2, 3), the third the threes' drawing, where the change joins the threes' patch like a mouth's
+    # at its head's, and the frame after shows none (the edge has gone). Three changes in a row are
+    # content on ones, whatever the frame after: the change at 3 is the region's own (robustness
+    # scene 35: dropped, its character went 0.6 frames off its poses behind the other).
+    grid = (10, 14)
+    threes = _patch(grid, slice(1, 8), slice(1, 7))
+    region = 4 * grid[1] + 7
+    edge = np.zeros(threes.size, bool)
+    edge[region] = True
+    none = np.zeros(threes.size, bool)
+    events = {k: (edge if k in (1, 2, 3) else none) | (threes if k % 3 == 0 else none) for k in range(1, 10)}
+    kept, riding = own_drawings(events, grid)
+    assert not riding[region]
+    assert [k for k in sorted(kept) if kept[k][region]] == [1, 2, 3]

@@ -230,13 +230,17 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
     # patch from edge to edge of the picture is the background (a pan on twos) behind a character,
     # whose drawings that fall on the pan's are its own. And a region that itself changes in the frames
     # before and after is on ones there (a character on ones passing a character on threes joins its
-    # patch at the threes' drawings): that change is its own too.
+    # patch at the threes' drawings): that change is its own too; so is one that ends or starts three
+    # changes in a row (a fast edge crosses a region in three frames; a mouth one frame off its head
+    # changes in two).
     large = {}
     for k, size in sizes.items():
         labels, area, spans = labelled[k]
         before, after = events.get(k - 1), events.get(k + 1)
         steady = _steady_patches(patches[k], labels, area, before, after)
-        on_ones = _changed(before, after, largest.size) & _changed(after, before, largest.size)
+        earlier, later = _changed(before, after, largest.size), _changed(after, before, largest.size)
+        on_ones = (earlier & later) | (earlier & _changed(events.get(k - 2), None, largest.size)) \
+            | (later & _changed(events.get(k + 2), None, largest.size))
         large[k] = (size > RIDER_SHARE * largest) & ~steady & ~spans[labels] & ~on_ones
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
     if not riding.any():
