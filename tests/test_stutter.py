@@ -398,3 +398,24 @@ def test_schedule_options() -> None:
     assert options_from_args(parser.parse_args(["--mode", "naive"])).schedule == "naive"
     with pytest.raises(SystemExit):  # --mode takes only resample|naive; schedules go to --schedule
         parser.parse_args(["--mode", "pairs"])
+
+
+def test_a_character_behind_another_is_judged_apart_where_it_is_out_of_view() -> None:
+    """Robustness scene 0: a character on a 2-3 rhythm passes behind one on threes (drawn over it).
+    Apart at frame 8 it shows whole, at frame 40 under a fifth of it; the one in front always shows
+    whole. Poses a frame late only while it is hidden stutter in the pose table, not in view."""
+    from benchmarks.stutter.occlusion import in_view_si, visible_share
+    from benchmarks.stutter.robustness import draw_scenes
+    from stsr.eval.analysis import stutter_index
+
+    scene = next(scene for number, scene in draw_scenes(1, 1, 0.5) if number == 0)
+    assert visible_share(scene, 0, 8) == 1.0
+    assert visible_share(scene, 0, 40) < 0.2
+    assert all(visible_share(scene, 1, frame) == 1.0 for frame in (8, 24, 40, 56))
+    times = np.arange(8, 62, 0.4)
+    hidden = np.array([visible_share(scene, 0, int(t)) < 0.5 for t in times])
+    assert 0 < hidden.sum() < hidden.size
+    poses = times - np.where(hidden, 1.0, 0.0)  # a frame late while hidden
+    judged = np.ones(times.size, bool)
+    assert stutter_index(np.diff(poses)) > 0.3
+    assert in_view_si(scene, times, poses, judged, 0) == pytest.approx(0.0, abs=1e-9)

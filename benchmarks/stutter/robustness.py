@@ -32,6 +32,7 @@ from stsr.io.video import decode
 from stsr.schedules import SourceFrame
 
 from .methods import stsr_outputs
+from .occlusion import in_view_si
 from .oracle import layer_masks, layer_timesteps
 from .run import write_source
 from .scenes import HARD_SCENES, SOURCE_RATE, make_scene
@@ -210,6 +211,14 @@ def evaluate(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[f
     return max(layer_si, default=0.0), worst_lag, layer_si
 
 
+def evaluate_in_view(scene: Scene, pictures: list[np.ndarray], schedule: str) -> float:
+    """Worst SI over visibly moving layers, each judged only where it is in view (see :mod:`.occlusion`)."""
+    times, poses = output_poses(scene, pictures, schedule)
+    steady = (times >= STEADY_FROM) & (times <= scene.frames - STEADY_BEFORE_END)
+    values = [in_view_si(scene, times, poses[:, layer], steady, layer) for layer in visible_layers(scene)]
+    return max((v for v in values if np.isfinite(v)), default=0.0)
+
+
 def draw_scenes(count: int, seed: int = 1, hard: float = 0.0) -> Iterator[tuple[int, Scene]]:
     """The random draw, numbered: with probability ``hard`` a scene is one of the hard scenes.
 
@@ -239,9 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="detect on the rendered pictures, not H.264")
     parser.add_argument("--hard", type=float, default=0.0, metavar="P",
                         help="probability that a draw is one of the hard scenes (default 0: the original draw)")
+    parser.add_argument("--visible", action="store_true",
+                        help="also the worst SI where each character is in view (half of it or more shows)")
     args = parser.parse_args(argv)
     schedules = [name.strip() for name in args.schedules.split(",") if name.strip()]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in schedules}
+    in_view: dict[str, list[float]] = {name: [] for name in schedules}
     with tempfile.TemporaryDirectory() as folder:
         for number, scene in draw_scenes(args.scenes, args.seed, args.hard):
             pictures = list(scene.source_frames())
@@ -254,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 si, lag, per_layer = evaluate(scene, pictures, name)
                 results[name].append((si, lag))
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")
+                if args.visible:
+                    in_view[name].append(evaluate_in_view(scene, pictures, name))
+                    cells[-1] += f" in view {in_view[name][-1]:.2f}"
             print(f"{number:3d} {describe(scene)}: " + " | ".join(cells), flush=True)
     print()
     baseline = np.array(results["pairs"])[:, 0] if "pairs" in results else None
@@ -265,6 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"|lag| mean {array[:, 1].mean():.2f}, max {array[:, 1].max():.2f}"
               + ("" if baseline is None or name == "pairs" else
                  f"; worse than pairs by > 0.02 in {int((array[:, 0] > baseline + 0.02).sum())}"))
+        if args.visible:
+            shown = np.array(in_view[name])
+            print(f"{'':8s} in view: mean {shown.mean():.3f}, max {shown.max():.3f}; SI <= 0.05 in "
+                  f"{(shown <= 0.05).mean():.0%}, <= 0.10 in {(shown <= 0.10).mean():.0%}")
     return 0
 
 
