@@ -30,11 +30,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from stsr.eval.synthetic import Scene, drawing_time
+from stsr.eval.synthetic import Scene
 from stsr.schedules import SCHEDULES, SourceFrame
 
 from .methods import run_schedule
-from .metrics import changed_pixels, new_drawings, psnr
+from .metrics import changed_pixels, new_drawings, psnr, redrawn_layers
 from .oracle import CompositeFrame, OracleInterpolator, PoseFrame
 from .scenes import SCENES, make_scene
 
@@ -50,21 +50,10 @@ class ExactFidelity:
     drawings: int
 
 
-def _redrawn(scene: Scene, index: int) -> tuple[list[bool], bool]:
-    """Which characters, and whether the background, bring a new drawing at source frame ``index``."""
-    def fresh(holds: Sequence[int], phase: int) -> bool:
-        return drawing_time(index, holds, phase) == index and drawing_time(index - 1, holds, phase) != index
-
-    background = scene.background
-    moving = background.velocity != (0.0, 0.0) or bool(background.shake) or bool(background.zoom)
-    return ([c.moves and fresh(c.holds, c.phase) for c in scene.characters],
-            moving and fresh(background.holds, background.phase))
-
-
 def own_reference(scene: Scene, index: int, shown: PoseFrame | CompositeFrame) -> np.ndarray:
     """The truth at ``index`` for the layers redrawn there, the output's poses for the rest."""
     characters, background = scene.drawing_times(index)
-    redrawn, background_redrawn = _redrawn(scene, index)
+    redrawn, background_redrawn = redrawn_layers(scene, index)
     poses = [drawn if new else pose for drawn, new, pose in zip(characters, redrawn, shown.characters, strict=True)]
     return scene.render_poses(poses, background if background_redrawn else shown.background, float(index))
 

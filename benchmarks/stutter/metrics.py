@@ -70,20 +70,22 @@ class Measured:
 CHANGE_THRESHOLD = 12
 
 
+def redrawn_layers(scene: Scene, index: int) -> tuple[list[bool], bool]:
+    """Which moving characters, and whether a moving background, bring a new drawing at source frame ``index``."""
+    background = scene.background
+    moving = background.velocity != (0.0, 0.0) or bool(background.shake) or bool(background.zoom)
+    return ([c.moves and drawing_time(index, c.holds, c.phase) == index for c in scene.characters],
+            moving and drawing_time(index, background.holds, background.phase) == index)
+
+
 def new_drawings(scene: Scene) -> list[int]:
     """Source frames (away from the ends and a cut) that bring a new drawing of some moving layer."""
     frames = []
-    layers = [c for c in scene.characters if c.moves]
     for index in range(EDGE_FRAMES, scene.frames - EDGE_FRAMES):
         if scene.cut_at is not None and abs(index - scene.cut_at) <= 1:
             continue
-        fresh = any(drawing_time(index, c.holds, c.phase) == index and drawing_time(index - 1, c.holds, c.phase)
-                    != index for c in layers)
-        background = scene.background
-        if (background.velocity != (0.0, 0.0) or background.shake or background.zoom) and \
-                drawing_time(index, background.holds, background.phase) == index:
-            fresh = True
-        if fresh or scene.dissolve_share(index) != scene.dissolve_share(index - 1):
+        characters, background = redrawn_layers(scene, index)
+        if any(characters) or background or scene.dissolve_share(index) != scene.dissolve_share(index - 1):
             frames.append(index)
     return frames
 

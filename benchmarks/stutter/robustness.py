@@ -202,8 +202,12 @@ def _visible_speed(scene: Scene) -> float:
 
 def evaluate(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[float, float, list[float]]:
     """Worst SI and |lag| over visibly moving layers, and the SI of each."""
-    times, poses = output_poses(scene, pictures, schedule)
-    steady = (times >= STEADY_FROM) & (times <= scene.frames - STEADY_BEFORE_END)
+    return judge(scene, *output_poses(scene, pictures, schedule))
+
+
+def judge(scene: Scene, times: np.ndarray, poses: np.ndarray) -> tuple[float, float, list[float]]:
+    """:func:`evaluate` on a schedule's output times and poses (:func:`output_poses`)."""
+    steady = _steady(scene, times)
     layer_si, worst_lag = [], 0.0
     for layer in visible_layers(scene):
         layer_si.append(stutter_index(np.diff(poses[steady, layer])))
@@ -211,12 +215,15 @@ def evaluate(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[f
     return max(layer_si, default=0.0), worst_lag, layer_si
 
 
-def evaluate_in_view(scene: Scene, pictures: list[np.ndarray], schedule: str) -> float:
+def judge_in_view(scene: Scene, times: np.ndarray, poses: np.ndarray) -> float:
     """Worst SI over visibly moving layers, each judged only where it is in view (see :mod:`.occlusion`)."""
-    times, poses = output_poses(scene, pictures, schedule)
-    steady = (times >= STEADY_FROM) & (times <= scene.frames - STEADY_BEFORE_END)
+    steady = _steady(scene, times)
     values = [in_view_si(scene, times, poses[:, layer], steady, layer) for layer in visible_layers(scene)]
     return max((v for v in values if np.isfinite(v)), default=0.0)
+
+
+def _steady(scene: Scene, times: np.ndarray) -> np.ndarray:
+    return (times >= STEADY_FROM) & (times <= scene.frames - STEADY_BEFORE_END)
 
 
 def draw_scenes(count: int, seed: int = 1, hard: float = 0.0) -> Iterator[tuple[int, Scene]]:
@@ -263,11 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pictures = [frame.rgb for frame in decode(path)]
             cells = []
             for name in schedules:
-                si, lag, per_layer = evaluate(scene, pictures, name)
+                times, poses = output_poses(scene, pictures, name)
+                si, lag, per_layer = judge(scene, times, poses)
                 results[name].append((si, lag))
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")
                 if args.visible:
-                    in_view[name].append(evaluate_in_view(scene, pictures, name))
+                    in_view[name].append(judge_in_view(scene, times, poses))
                     cells[-1] += f" in view {in_view[name][-1]:.2f}"
             print(f"{number:3d} {describe(scene)}: " + " | ".join(cells), flush=True)
     print()

@@ -169,10 +169,10 @@ class RegionChangeMeter:
         # Small changes count only in a region that changes in every frame around (a slow pan),
         # never in one that is mostly still (noise next to a moving or held character); in one that
         # changes much in every frame (a camera shaking on ones), its slowest steps are drawings too.
-        steady = neighbourhood.min(axis=0) > self.steady_floor
+        least, largest = neighbourhood.min(axis=0), neighbourhood.max(axis=0)
+        steady = least > self.steady_floor
         large_enough = (change > self.floor) | (steady & (change > self.steady_floor))
-        largest = neighbourhood.max(axis=0)
-        continual = (steady & (neighbourhood.min(axis=0) > self.continual_share * largest)
+        continual = (steady & (least > self.continual_share * largest)
                      & (np.median(neighbourhood, axis=0) > self.continual_median * largest))
         return large_enough & ((change > self.ratio * largest) | continual)
 
