@@ -87,3 +87,26 @@ def test_a_layer_that_may_not_have_a_pass_is_posed_by_the_first_mix() -> None:
     assert 2 not in posed and abs(pose(mix, 2)) < 1e-9  # the pan by the first mix
     for layer in (0, 1):
         assert abs(pose(extra if layer in posed else mix, layer)) < 1e-9
+
+
+def test_two_layers_that_ask_for_the_same_mix_share_one_pass() -> None:
+    # Robustness scene 23's node 41 (two characters on fours crossing over a pan on ones): the
+    # groups at 2 and 3 both get the mix 39: 1/2, 43: 1/8, 44: 3/8, solved with other layers
+    # beside them, so the two solutions differ in the last bits. One render, not two.
+    from stsr.schedules.cadence import CadenceNodes
+
+    low, high, node = 39, 45, 41
+    rows = [(-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0), (-2.0, -1.0, -1.0, -1.0, -1.0, 3.0, 3.0, 0.0),
+            (-2.0, -2.0, -2.0, -2.0, 2.0, 2.0, 2.0, 0.0), (-2.0, -1.0, -1.0, -1.0, 2.0, 2.0, 2.0, 0.0),
+            (-2.0, -1.0, -1.0, -1.0, -1.0, -1.0, 4.0, 0.0)]
+    keys = ((0, 1), (-1, 3), (-2, 2), (-1, 2), (-1, 4))
+    around = ((), ((0, 0.0028),), ((1, 0.3), (0, 0.02)), ((2, 0.19), (1, 0.15), (0, 0.031)), ((0, 0.031),))
+    nodes = CadenceNodes(None)
+    nodes._grid = GRID
+    _, passes = nodes._solve(node, low, high, rows, keys, (True,) * 5, (1000.0, 200.0, 150.0, 83.0, 25.0),
+                             (False, True, True, True, False), around)
+    assert len(passes) == 1
+    mix, posed = passes[0]
+    assert sorted(posed) == [2, 3]
+    for group in posed:
+        assert abs(sum(w * rows[group][k - low] for k, w in mix.parts) - rows[group][-1]) < 1e-9

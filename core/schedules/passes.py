@@ -109,13 +109,19 @@ def plan_passes(index: int, missed: Sequence[int], wanted: Sequence[int],
         if any(share >= cover and g not in chosen for g, share in near):
             return None
         posed = tuple(g for g in chosen if g in left)
-        same = [position for position, (other, _) in enumerate(passes) if other == mix]
+        same = [position for position, (other, _) in enumerate(passes) if _same_mix(other, mix)]
         if same:
             passes[same[0]] = (mix, passes[same[0]][1] + posed)
         else:
             passes.append((mix, posed))
         left = [g for g in left if g not in posed]
     return tuple(passes)
+
+
+def _same_mix(first: Weights, second: Weights) -> bool:
+    """The same frames with the same weights, up to rounding (two solves of one mix differ in the last bits)."""
+    return len(first.parts) == len(second.parts) and all(
+        a == b and abs(u - v) <= 1e-9 for (a, u), (b, v) in zip(first.parts, second.parts, strict=True))
 
 
 def composite_masks(plan: NodePlan, regions: int, grid: tuple[int, int] | None, reach: float,
