@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from stsr.schedules.mixer import exact_mix
-from stsr.schedules.passes import pass_regions, plan_passes
+from stsr.schedules.passes import pass_regions, plan_passes, settled, shows_drawing, shows_pose
 
 GRID = (6, 8)
 NODE = 10
@@ -30,6 +30,29 @@ def test_a_pass_takes_the_ring_around_its_layer_but_not_a_smaller_layers_regions
     assert 1 * 8 + 2 not in regions  # the smaller layer keeps its edge
     assert 0 not in regions and 5 * 8 + 7 not in regions  # nothing beyond the ring
     assert pass_regions(own, extent, None) == tuple(own)
+
+
+def test_a_pass_reaches_a_second_ring_into_a_pan_both_mixes_pose_but_not_beside_a_layer_it_misses() -> None:
+    # Robustness scene 23: a character on fours over a pan on ones, its edge across regions the pan
+    # claims (they change on every frame). Its pass and the first mix both put the pan at its pose,
+    # so the pass may take a second ring of the pan's regions; not those beside the other character,
+    # which the pass shows at another pose (its edge may be there too).
+    own = [2 * 8 + 3, 2 * 8 + 4, 3 * 8 + 3, 3 * 8 + 4]  # the pass's character, 2x2
+    other = [5 * 8 + 0]  # the other character, bottom left, off its pose in the pass
+    pan = [r for r in range(GRID[0] * GRID[1]) if r not in own and r not in other]
+    extent = np.zeros(GRID[0] * GRID[1], np.int64)
+    extent[own], extent[other], extent[pan] = len(own), len(other), len(pan)
+    free = settled([own, pan, other], [None, True, False], GRID)
+    assert free[pan].sum() == len(pan) - 3  # the pan's three regions beside the other character are not
+    assert not free[own].any() and not free[other].any()
+    one_ring = set(pass_regions(own, extent, GRID))
+    two_rings = set(pass_regions(own, extent, GRID, free))
+    assert one_ring < two_rings
+    assert 0 * 8 + 1 in two_rings and 4 * 8 + 6 in two_rings and 0 * 8 + 1 not in one_ring  # distance 2
+    assert 4 * 8 + 1 not in two_rings  # distance 2 but beside the other character
+    assert 0 * 8 + 0 not in two_rings and 5 * 8 + 7 not in two_rings  # distance 3
+    # Where the first mix misses the pan too (False), there is no second ring.
+    assert set(pass_regions(own, extent, GRID, settled([own, pan, other], [None, False, False], GRID))) == one_ring
 
 
 def test_three_rhythms_get_a_pass_for_the_layer_the_mix_misses() -> None:
@@ -110,3 +133,38 @@ def test_two_layers_that_ask_for_the_same_mix_share_one_pass() -> None:
     assert sorted(posed) == [2, 3]
     for group in posed:
         assert abs(sum(w * rows[group][k - low] for k, w in mix.parts) - rows[group][-1]) < 1e-9
+
+
+def test_a_held_layer_is_surely_posed_only_by_frames_between_its_drawings() -> None:
+    # Robustness scene 23's node 41: two characters on fours crossing over a pan on ones. The group
+    # of the character drawn at 40 and 44 (key (-1, 3)) shows a change at 39 too, the other
+    # character's drawing: by its row the pass 39: 1/2, 43: 1/8, 44: 3/8 poses it, in truth it puts it
+    # 1.5 frames back. The pan, drawn in every frame, is posed by any mix its row says.
+    from stsr.schedules.mixer import Weights
+
+    start = -2  # rows from frame 39, the node at 41
+    held = (-2.0, -1.0, -1.0, -1.0, -1.0, 3.0, 3.0, 0.0)
+    pan = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0)
+    crossing = Weights(((-2, 0.5), (2, 0.125), (3, 0.375)))
+    first = Weights(((-1, 0.75), (3, 0.25)))
+    assert shows_pose(crossing, held, start) and not shows_pose(crossing, held, start, (-1, 3))
+    assert shows_pose(first, held, start, (-1, 3))
+    assert shows_pose(first, pan, start, (0, 1)) and not shows_pose(crossing, pan, start, (0, 1))
+    assert shows_pose(Weights(((-1, 0.5), (1, 0.5))), pan, start, (0, 1))  # beyond its drawings: on ones
+
+
+def test_only_a_mix_of_frames_that_all_show_a_layers_drawing_shows_it_as_it_is() -> None:
+    # Robustness scene 5 (a camera shaking on ones under characters on twos), node 20: the first mix
+    # is frame 20, the pass for a character is the in-between of 19 and 21. Both pose the camera by
+    # its drawing times, but only frame 20 shows it where it is: the camera turns between 19 and 21.
+    # At node 21 the pass is frame 21 and the first mix the in-between: the pass shows it as it is.
+    from stsr.schedules.mixer import Weights
+
+    start = -1  # rows from frame 19 (node 20), from frame 20 (node 21)
+    camera = (-1.0, 0.0, 1.0, 0.0)
+    in_between, frame = Weights(((-1, 0.5), (1, 0.5))), Weights(((0, 1.0),))
+    assert shows_pose(in_between, camera, start, (0, 1)) and shows_pose(frame, camera, start, (0, 1))
+    assert shows_drawing(frame, camera, start) and not shows_drawing(in_between, camera, start)
+    held = (-1.0, -1.0, 1.0, -1.0)  # a character drawn at 19 and 21, posed at its drawing 19 at node 20
+    assert shows_drawing(Weights(((-1, 0.25), (0, 0.75))), held, start)
+    assert not shows_drawing(in_between, held, start)

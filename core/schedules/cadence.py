@@ -61,7 +61,18 @@ from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
 from .composite import composite, grid_to_picture
 from .mixer import Weights, compromise_mix, exact_mix
-from .passes import NodePlan, Passes, Touching, composite_masks, pass_regions, plan_passes, touching
+from .passes import (
+    NodePlan,
+    Passes,
+    Touching,
+    composite_masks,
+    pass_regions,
+    plan_passes,
+    settled,
+    shows_drawing,
+    shows_pose,
+    touching,
+)
 from .timemaps import own_drawings
 
 
@@ -358,16 +369,24 @@ class CadenceNodes(NodeProducer[Any]):
                 self._solutions.clear()
             self._solutions[cache_key] = relative
         weights, passes = relative
+
+        def poses(mix: Weights, g: int, surely: bool = False) -> bool:
+            return shows_pose(mix, rows[g], low - index, keys[g] if surely else None)
+
         if passes:
             # Regions of a group the first mix leaves off its pose (a fragment of the pass's layer where
             # some of its drawings went unseen) are no claim against the pass's ring.
             for g, (_, regions, _) in enumerate(major):
-                pose = sum(w * rows[g][k - (low - index)] for k, w in weights.parts)
-                if abs(pose - rows[g][-1]) > 1e-6:
+                if not poses(weights, g):
                     extent[regions] = 0
-        composited = tuple((self._shift(mix, index), pass_regions([r for g in chosen for r in major[g][1]], extent,
-                                                                  self._grid))
-                           for mix, chosen in passes)
+        groups = [regions for _, regions, _ in major]
+        composited = tuple(
+            (self._shift(mix, index),
+             pass_regions([r for g in chosen for r in major[g][1]], extent, self._grid,
+                          settled(groups, [None if g in chosen else shows_drawing(mix, rows[g], low - index)
+                                           and poses(mix, g, True) and poses(weights, g, True)
+                                           for g in range(len(major))], self._grid)))
+            for mix, chosen in passes)
         return NodePlan(self._shift(weights, index), composited, tuple(int(r) for r in np.flatnonzero(moving)))
 
     @staticmethod

@@ -43,8 +43,10 @@ class NodePlan:
     moving: tuple[int, ...] = ()
 
 
-def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None) -> tuple[int, ...]:
-    """A pass's regions: its layers' own, and the ring around them that no smaller layer needs.
+def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None,
+                 settled: np.ndarray | None = None) -> tuple[int, ...]:
+    """A pass's regions: its layers' own, the ring around them that no smaller layer needs, and beyond
+    that ring the ``settled`` regions (see :func:`settled`) of a second one.
 
     ``extent``: per region, the size (in regions) of the group it belongs to, 0 where it
     belongs to none (or to one that does not claim it). A region holds one layer's time, and
@@ -53,14 +55,72 @@ def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] |
     them is its outline; it goes to the pass unless a smaller layer claims it (a background's
     pass must not take a character's edge). Free regions in it still follow the majority
     around them in the composite (see :func:`~stsr.schedules.timemaps.group_shares`).
+
+    The second ring: a layer's edge moves across the regions around it, and in those that also
+    hold a layer changing on every frame (its edge over a pan) the pan's group claims them. With one
+    ring the composite's smoothed border ran through the edge, which showed 5-10 % of its old pose
+    (robustness scene 23: a character on fours 0.2-0.3 frames late at its drawings). Where the
+    pass shows what is there as it is, it takes them too.
     """
     if grid is None:
         return tuple(own)
     member = np.zeros(extent.size, np.uint8)
     member[list(own)] = 1
-    ring = cv2.dilate(member.reshape(grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
-    ring &= (extent == 0) | (extent > len(own))
+    near = cv2.dilate(member.reshape(grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
+    ring = near & ((extent == 0) | (extent > len(own)))
+    if settled is not None:
+        ring |= cv2.dilate(member.reshape(grid), np.ones((5, 5), np.uint8)).ravel().astype(bool) & ~near & settled
     return tuple(int(r) for r in np.flatnonzero(ring | member.astype(bool)))
+
+
+def shows_pose(mix: Weights, row: Sequence[float], start: int, key: tuple[int, int] | None = None) -> bool:
+    """Whether ``mix`` (frames relative to the node) puts a group's layer at its pose.
+
+    ``row``: the drawing (relative) each frame from ``start`` on shows, then the target. With
+    the group's ``key`` (its drawings before and after the node), a held layer counts as posed
+    only by frames between them: before its last drawing its regions may show another layer's
+    (two characters crossing: robustness scene 23 took a pass that put a character 1.5 frames
+    back for one that posed it). A layer on ones is seen drawn in every frame.
+    """
+    if key is not None:
+        first, following = key[0], max(key[1], 0)
+        if following - first != 1 and not all(first <= k <= following for k, _ in mix.parts):
+            return False
+    return abs(sum(w * row[k - start] for k, w in mix.parts) - row[-1]) <= 1e-6
+
+
+def shows_drawing(mix: Weights, row: Sequence[float], start: int) -> bool:
+    """Whether every frame of ``mix`` shows the drawing a group's layer has at its pose: the picture is that drawing.
+
+    Any other mix that poses it shows an in-between, as good as the interpolator and the
+    assumption that the layer moves straight between its drawings (a shaking camera does not).
+    """
+    return all(row[k - start] == row[-1] for k, _ in mix.parts)
+
+
+def settled(groups: Sequence[Sequence[int]], both: Sequence[bool | None], grid: tuple[int, int] | None) -> np.ndarray:
+    """Regions a pass may take at no loss: of the groups it shows as they are, not next to a group it misses.
+
+    ``both[g]``: True where the pass shows group ``g``'s own drawing (:func:`shows_drawing`) and
+    the first mix poses it too, False otherwise, None for the pass's own groups. There the
+    pass's layer may reach into them (a pan the pass shows as a source frame shows, where the
+    first mix has an in-between of it); next to a group the pass does not, a region may hold
+    that layer's edge as well. Not where the pass shows only an in-between: the first mix's
+    original frame of a shaking camera is right where the pass's in-between is not (gmfss_union
+    on the shaking camera lost 0.6 dB when passes reached into every region they posed).
+    """
+    size = max((max(regions) + 1 for regions in groups if len(regions)), default=0)
+    regions = size if grid is None else grid[0] * grid[1]
+    shared = np.zeros(regions, bool)
+    other = np.zeros(regions, np.uint8)
+    for members, agrees in zip(groups, both, strict=True):
+        if agrees:
+            shared[list(members)] = True
+        elif agrees is not None:
+            other[list(members)] = 1
+    if grid is not None:
+        other = cv2.dilate(other.reshape(grid), np.ones((3, 3), np.uint8)).ravel()
+    return shared & ~other.astype(bool)
 
 
 def touching(groups: Sequence[Sequence[int]], extent: np.ndarray, grid: tuple[int, int] | None) -> Touching:
@@ -139,4 +199,7 @@ def composite_masks(plan: NodePlan, regions: int, grid: tuple[int, int] | None, 
     return group_shares([rest, *members], moving, grid, reach, sigma)
 
 
-__all__ = ["NodePlan", "Passes", "Touching", "composite_masks", "pass_regions", "plan_passes", "touching"]
+__all__ = [
+    "NodePlan", "Passes", "Touching", "composite_masks", "pass_regions", "plan_passes", "settled", "shows_drawing",
+    "shows_pose", "touching",
+]
