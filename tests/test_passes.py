@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from stsr.schedules.mixer import exact_mix
-from stsr.schedules.passes import pass_regions, plan_passes, settled, shows_drawing, shows_pose
+from stsr.schedules.passes import (
+    NodePlan,
+    composite_masks,
+    pass_regions,
+    plan_passes,
+    settled,
+    shows_drawing,
+    shows_pose,
+)
 
 GRID = (6, 8)
 NODE = 10
@@ -168,3 +176,23 @@ def test_only_a_mix_of_frames_that_all_show_a_layers_drawing_shows_it_as_it_is()
     held = (-1.0, -1.0, 1.0, -1.0)  # a character drawn at 19 and 21, posed at its drawing 19 at node 20
     assert shows_drawing(Weights(((-1, 0.25), (0, 0.75))), held, start)
     assert not shows_drawing(in_between, held, start)
+
+
+def test_a_pass_does_not_spread_onto_a_layer_it_puts_off_its_pose() -> None:
+    # Robustness scene 29's node 19: the pass for a character on twos touches one on threes that it
+    # shows 2 frames back. The composite's smoothing spread the pass over the neighbour's outline (a
+    # quarter of it came from the pass). Onto a layer it poses (or a free region) it still spreads.
+    from stsr.schedules.mixer import Weights
+
+    own = (2 * 8 + 3, 2 * 8 + 4, 3 * 8 + 3, 3 * 8 + 4)
+    neighbour = (2 * 8 + 5, 3 * 8 + 5, 2 * 8 + 6, 3 * 8 + 6)  # right of it
+    posed = (2 * 8 + 2, 3 * 8 + 2)  # left of it, a layer the pass poses as well
+    moving = own + neighbour + posed
+    mix = Weights(((10, 1.0),))
+    spread = composite_masks(NodePlan(Weights(((9, 1.0),)), ((mix, own),), moving), 48, GRID, 1.0, 0.7)
+    kept = composite_masks(NodePlan(Weights(((9, 1.0),)), ((mix, own),), moving, (neighbour,)), 48, GRID, 1.0, 0.7)
+    for shares in (spread, kept):
+        assert np.allclose(shares[0] + shares[1], 1.0)
+    assert spread[1][2 * 8 + 5] > 0.2 and kept[1][2 * 8 + 5] == 0.0
+    assert kept[1][2 * 8 + 2] == spread[1][2 * 8 + 2] > 0.2
+    assert kept[1][2 * 8 + 3] == spread[1][2 * 8 + 3] > 0.5

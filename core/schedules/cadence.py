@@ -387,7 +387,10 @@ class CadenceNodes(NodeProducer[Any]):
                                            and poses(mix, g, True) and poses(weights, g, True)
                                            for g in range(len(major))], self._grid)))
             for mix, chosen in passes)
-        return NodePlan(self._shift(weights, index), composited, tuple(int(r) for r in np.flatnonzero(moving)))
+        spared = tuple(tuple(r for g, (_, regions, _) in enumerate(major) if g not in chosen and not poses(mix, g)
+                             for r in regions) for mix, chosen in passes)
+        return NodePlan(self._shift(weights, index), composited, tuple(int(r) for r in np.flatnonzero(moving)),
+                        spared if passes else ())
 
     @staticmethod
     def _shift(weights: Weights, offset: int) -> Weights:
