@@ -50,7 +50,7 @@ def test_a_pass_reaches_a_second_ring_into_a_pan_both_mixes_pose_but_not_beside_
     pan = [r for r in range(GRID[0] * GRID[1]) if r not in own and r not in other]
     extent = np.zeros(GRID[0] * GRID[1], np.int64)
     extent[own], extent[other], extent[pan] = len(own), len(other), len(pan)
-    free = settled([own, pan, other], [None, True, False], GRID)
+    free = settled([own, pan, other], [None, True, False], 48, GRID)
     assert free[pan].sum() == len(pan) - 3  # the pan's three regions beside the other character are not
     assert not free[own].any() and not free[other].any()
     one_ring = set(pass_regions(own, extent, GRID))
@@ -60,7 +60,7 @@ def test_a_pass_reaches_a_second_ring_into_a_pan_both_mixes_pose_but_not_beside_
     assert 4 * 8 + 1 not in two_rings  # distance 2 but beside the other character
     assert 0 * 8 + 0 not in two_rings and 5 * 8 + 7 not in two_rings  # distance 3
     # Where the first mix misses the pan too (False), there is no second ring.
-    assert set(pass_regions(own, extent, GRID, settled([own, pan, other], [None, False, False], GRID))) == one_ring
+    assert set(pass_regions(own, extent, GRID, settled([own, pan, other], [None, False, False], 48, GRID))) == one_ring
 
 
 def test_three_rhythms_get_a_pass_for_the_layer_the_mix_misses() -> None:

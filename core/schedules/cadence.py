@@ -379,18 +379,20 @@ class CadenceNodes(NodeProducer[Any]):
             for g, (_, regions, _) in enumerate(major):
                 if not poses(weights, g):
                     extent[regions] = 0
+        # Per pass: its regions (a second ring where it shows what is there as it is, see
+        # :func:`~stsr.schedules.passes.settled`) and the groups it puts off their pose.
         groups = [regions for _, regions, _ in major]
-        composited = tuple(
-            (self._shift(mix, index),
-             pass_regions([r for g in chosen for r in major[g][1]], extent, self._grid,
-                          settled(groups, [None if g in chosen else shows_drawing(mix, rows[g], low - index)
-                                           and poses(mix, g, True) and poses(weights, g, True)
-                                           for g in range(len(major))], self._grid)))
-            for mix, chosen in passes)
-        spared = tuple(tuple(r for g, (_, regions, _) in enumerate(major) if g not in chosen and not poses(mix, g)
-                             for r in regions) for mix, chosen in passes)
-        return NodePlan(self._shift(weights, index), composited, tuple(int(r) for r in np.flatnonzero(moving)),
-                        spared if passes else ())
+        composited, spared = [], []
+        for mix, chosen in passes:
+            reach = [None if g in chosen else shows_drawing(mix, rows[g], low - index)
+                     and poses(mix, g, True) and poses(weights, g, True) for g in range(len(major))]
+            own = [r for g in chosen for r in groups[g]]
+            composited.append((self._shift(mix, index),
+                               pass_regions(own, extent, self._grid, settled(groups, reach, extent.size, self._grid))))
+            spared.append(tuple(r for g in range(len(major)) if g not in chosen and not poses(mix, g)
+                                for r in groups[g]))
+        return NodePlan(self._shift(weights, index), tuple(composited),
+                        tuple(int(r) for r in np.flatnonzero(moving)), tuple(spared))
 
     @staticmethod
     def _shift(weights: Weights, offset: int) -> Weights:

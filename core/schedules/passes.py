@@ -100,7 +100,8 @@ def shows_drawing(mix: Weights, row: Sequence[float], start: int) -> bool:
     return all(row[k - start] == row[-1] for k, _ in mix.parts)
 
 
-def settled(groups: Sequence[Sequence[int]], both: Sequence[bool | None], grid: tuple[int, int] | None) -> np.ndarray:
+def settled(groups: Sequence[Sequence[int]], both: Sequence[bool | None], regions: int,
+            grid: tuple[int, int] | None) -> np.ndarray:
     """Regions a pass may take at no loss: of the groups it shows as they are, not next to a group it misses.
 
     ``both[g]``: True where the pass shows group ``g``'s own drawing (:func:`shows_drawing`) and
@@ -110,9 +111,8 @@ def settled(groups: Sequence[Sequence[int]], both: Sequence[bool | None], grid: 
     that layer's edge as well. Not where the pass shows only an in-between: the first mix's
     original frame of a shaking camera is right where the pass's in-between is not (gmfss_union
     on the shaking camera lost 0.6 dB when passes reached into every region they posed).
+    ``regions``: how many regions the grid has.
     """
-    size = max((max(regions) + 1 for regions in groups if len(regions)), default=0)
-    regions = size if grid is None else grid[0] * grid[1]
     shared = np.zeros(regions, bool)
     other = np.zeros(regions, np.uint8)
     for members, agrees in zip(groups, both, strict=True):
