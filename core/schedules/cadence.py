@@ -59,8 +59,9 @@ import numpy as np
 
 from .base import Context, Node, NodeProducer, PairPreparer, SourceFrame
 from .change import RegionChangeMeter
-from .composite import composite, grid_to_picture
+from .composite import composite, grid_to_picture, picture_like
 from .mixer import Weights, compromise_mix, exact_mix
+from .ownership import pixel_changes, refine_shares
 from .passes import (
     NodePlan,
     Passes,
@@ -127,6 +128,9 @@ class CadenceNodes(NodeProducer[Any]):
     #: where no mix poses every layer: render the layers it misses with mixes of their own and
     #: composite them by their regions (pictures only), instead of the compromise that moves them all
     layered = True
+    #: draw the composite's border between a pass's layer and the layers it misses along their pixels
+    #: (:mod:`~stsr.schedules.ownership`), not only along the region grid
+    pixel_borders = True
     #: at most this many further passes per node
     max_passes = 2
     #: Gaussian sigma (regions) of the composite's masks, and how far a mask first reaches into free regions
@@ -156,6 +160,8 @@ class CadenceNodes(NodeProducer[Any]):
 
     def _reset(self) -> None:
         self._frames: dict[int, SourceFrame[Any]] = {}
+        #: per shot frame index, while its frame is kept: the analysis picture (pixels tell layers apart)
+        self._thumbnails: dict[int, np.ndarray] = {}
         #: per shot frame index k >= 1: how much each region changed from k - 1 to k
         self._differences: dict[int, np.ndarray] = {}
         #: per shot frame index k >= 1 (pictures): structure and light change from k - 1 to k
@@ -181,6 +187,8 @@ class CadenceNodes(NodeProducer[Any]):
         self._frames[index] = frame
         thumbnail = self.meter.thumbnail(frame.image)
         self._numbers = thumbnail.ndim == 1
+        if not self._numbers and self.pixel_borders:
+            self._thumbnails[index] = thumbnail
         if not self._numbers:
             block = self.meter.block
             self._grid = (max(1, thumbnail.shape[0] // block), max(1, thumbnail.shape[1] // block))
@@ -224,6 +232,7 @@ class CadenceNodes(NodeProducer[Any]):
         """Drop frames no mix can use any more, and change records older than any look back."""
         for old in [k for k in self._frames if k < pictures]:
             del self._frames[old]
+            self._thumbnails.pop(old, None)
         index = history
         for old in [k for k in self._events if k < index]:
             del self._events[old]
@@ -382,17 +391,20 @@ class CadenceNodes(NodeProducer[Any]):
         # Per pass: its regions (a second ring where it shows what is there as it is, see
         # :func:`~stsr.schedules.passes.settled`) and the groups it puts off their pose.
         groups = [regions for _, regions, _ in major]
-        composited, spared = [], []
+        composited, spared, roles = [], [], []
         for mix, chosen in passes:
             reach = [None if g in chosen else shows_drawing(mix, rows[g], low - index)
                      and poses(mix, g, True) and poses(weights, g, True) for g in range(len(major))]
             own = [r for g in chosen for r in groups[g]]
             composited.append((self._shift(mix, index),
                                pass_regions(own, extent, self._grid, settled(groups, reach, extent.size, self._grid))))
-            spared.append(tuple(r for g in range(len(major)) if g not in chosen and not poses(mix, g)
-                                for r in groups[g]))
-        return NodePlan(self._shift(weights, index), tuple(composited),
-                        tuple(int(r) for r in np.flatnonzero(moving)), tuple(spared))
+            off = tuple(g for g in range(len(major)) if g not in chosen and not poses(mix, g))
+            spared.append(tuple(r for g in off for r in groups[g]))
+            roles.append((tuple(g for g in chosen if not poses(weights, g)), off))
+        # Per layer, the frames where it shows a new drawing against the frame before.
+        rhythms = tuple(tuple(low + c for c in range(1, high - low + 1) if row[c] != row[c - 1]) for row in rows)
+        return NodePlan(self._shift(weights, index), tuple(composited), tuple(int(r) for r in np.flatnonzero(moving)),
+                        tuple(spared), rhythms, tuple(roles), (low, high))
 
     @staticmethod
     def _shift(weights: Weights, offset: int) -> Weights:
@@ -656,7 +668,14 @@ class CadenceNodes(NodeProducer[Any]):
             return picture
         shares = composite_masks(plan, self._region_count(), self._grid, self.mask_reach, self.mask_smoothing)
         like = self._frames[plan.weights.parts[0][0]].image  # a source frame: its size
-        masks = [grid_to_picture(share, self._grid, like) for share in shares]
+        if self.pixel_borders and plan.roles and self._thumbnails:
+            thumbnail = next(iter(self._thumbnails.values()))
+            small = [grid_to_picture(share, self._grid, thumbnail) for share in shares]
+            changes = pixel_changes(self._thumbnails, range(min(plan.window) + 1, max(plan.window) + 1))
+            small = refine_shares(small, changes, plan.rhythms, plan.roles)
+            masks = [picture_like(share, like) for share in small]
+        else:
+            masks = [grid_to_picture(share, self._grid, like) for share in shares]
         return composite([picture, *(self._render(mix) for mix, _ in plan.passes)], masks)
 
     def _render(self, weights: Weights) -> Any:

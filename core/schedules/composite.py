@@ -43,6 +43,20 @@ def grid_to_picture(values: np.ndarray, grid: tuple[int, int] | None, like: Any)
     return picture
 
 
+def picture_like(values: np.ndarray, like: Any) -> Any:
+    """A map ``(h, w)`` (from :func:`grid_to_picture` at another size) resized for frames like ``like``."""
+    size = frame_size(like)
+    if size is None:
+        return values
+    picture = np.ascontiguousarray(values, np.float32)
+    if picture.shape != size:
+        picture = cv2.resize(picture, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(like, torch.Tensor):
+        return torch.from_numpy(picture).to(like.device)
+    return picture
+
+
 def composite(images: Sequence[Any], weights: Sequence[Any]) -> Any:
     """``sum_g weights[g] * images[g]``; the weights (from :func:`grid_to_picture`) sum to 1 per pixel."""
     if len(images) == 1:
@@ -62,4 +76,4 @@ def composite(images: Sequence[Any], weights: Sequence[Any]) -> Any:
     return sum(np.asarray(w) * np.asarray(i) for i, w in zip(images, weights, strict=True))
 
 
-__all__ = ["composite", "frame_size", "grid_to_picture"]
+__all__ = ["composite", "frame_size", "grid_to_picture", "picture_like"]

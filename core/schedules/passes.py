@@ -36,13 +36,20 @@ class NodePlan:
     ``passes``: the further mixes, each with the regions of the layers it poses (the
     first mix, ``weights``, poses the rest); ``moving``: the regions that constrain the
     node, over which the composite's masks spread; ``spared``: per pass, the regions of the
-    groups it puts off their pose, which its mask may not spread onto (:func:`composite_masks`).
+    groups it puts off their pose, which its mask may not spread onto (:func:`composite_masks`);
+    ``rhythms``: per layer (group), the frames (absolute) at which it gets a new drawing within
+    ``window`` (the first and last frame the node's mixes may use); ``roles``: per pass, the layers
+    it poses where the first mix does not and those it puts off their pose. Their pixels, told
+    apart by when they change, draw the border (:func:`~stsr.schedules.ownership.refine_shares`).
     """
 
     weights: Weights
     passes: Passes = ()
     moving: tuple[int, ...] = ()
     spared: tuple[tuple[int, ...], ...] = ()
+    rhythms: tuple[tuple[int, ...], ...] = ()
+    roles: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
+    window: tuple[int, int] = (0, 0)
 
 
 def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None,

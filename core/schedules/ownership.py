@@ -1,0 +1,132 @@
+"""Which layer a pixel shows, from when it changes: the composite's border drawn along the layers.
+
+A pass's mask comes from the region grid (8 px regions of the analysis picture), smoothed so
+that the composite has no seams. Where a pass's layer meets a layer that the pass puts off
+its pose, one region holds both outlines, and the smoothed border runs through them: each
+shows partly from the wrong render, a ghost and a pose in between (robustness scene 29: two
+characters touching over a pan). Below the grid the pixels tell the layers apart by their
+rhythm: a pixel of the pass's layer changes at that layer's drawings, one of its neighbour at
+the neighbour's. :func:`refine_shares` moves each such pixel to the render that poses its
+layer, and leaves the pixels that change with both (or with neither) to the grid's shares.
+
+Pure numpy at the analysis picture's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import cv2
+import numpy as np
+
+#: a pixel counts as changing at a drawing above this mean absolute change (0-255 scale)
+PIXEL_FLOOR = 12.0
+#: ... and belongs to one layer when its change there is this many times its change at the other's
+PIXEL_RATIO = 2.0
+
+
+def pixel_changes(thumbnails: Mapping[int, np.ndarray], steps: Sequence[int]) -> dict[int, np.ndarray]:
+    """Per step ``k``: the change of every pixel from frame ``k - 1`` to ``k`` (mean over channels), lightly blurred.
+
+    The blur (3 x 3) keeps compression noise and grain, which change every pixel a little in
+    every frame, from passing for a layer's rhythm.
+    """
+    result = {}
+    for k in steps:
+        if k in result or k - 1 not in thumbnails or k not in thumbnails:
+            continue
+        change = np.abs(thumbnails[k] - thumbnails[k - 1]).mean(axis=2)
+        result[k] = cv2.blur(change, (3, 3))
+    return result
+
+
+def explained(changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[int]],
+              shape: tuple[int, int]) -> np.ndarray:
+    """Per layer (position in ``rhythms``) and pixel: whether the layer's rhythm explains how the pixel changes.
+
+    ``rhythms``: per layer, the steps at which it gets a new drawing; ``changes`` holds every
+    step of the window. A layer explains a pixel that changes at its drawings (above
+    :data:`PIXEL_FLOOR`) and stays quiet at every other step (under a :data:`PIXEL_RATIO`-th of
+    that). A layer on ones (a pan) explains any changing pixel, except one that changes
+    :data:`PIXEL_RATIO` times more at a sparser layer's drawings than at its own other ones: that
+    is the sparser layer's edge over it (a character's outline over a textured pan).
+    """
+    window = set(changes)
+
+    def largest(which: set[int]) -> np.ndarray:
+        maps = [changes[k] for k in sorted(which) if k in changes]
+        return np.max(maps, axis=0) if maps else np.zeros(shape, np.float32)
+
+    steps = [set(rhythm) & window for rhythm in rhythms]
+    inside = [largest(own) for own in steps]
+    result = np.zeros((len(steps), *shape), bool)
+    for layer, own in enumerate(steps):
+        if not own:
+            continue
+        explains = (inside[layer] >= PIXEL_FLOOR) & (PIXEL_RATIO * largest(window - own) <= inside[layer])
+        if own == window:
+            for sparser, fewer in enumerate(steps):
+                if fewer and fewer < own:
+                    explains &= inside[sparser] <= PIXEL_RATIO * largest(own - fewer)
+        result[layer] = explains
+    return result
+
+
+def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """``mask`` grown by ``pixels`` in every direction."""
+    size = 2 * pixels + 1
+    return cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)
+
+
+def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[int]],
+                  roles: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[np.ndarray]:
+    """The composite's per-pixel shares (first mix, then each pass) with the border drawn along the layers.
+
+    ``roles``: per pass, the layers (positions in ``rhythms``) it poses where the first mix does
+    not, and those it puts off their pose. A pixel whose change one of the pass's own layers
+    explains (:func:`explained`), and none it puts off its pose, goes to the pass whole, within its
+    reach (where its smoothed share is above zero); one that only layers it puts off their pose
+    explain leaves it. A layer drawn in every frame of the window counts only where no other
+    explains the pixel. Other pixels (explained by both kinds, by layers both mixes pose, or by
+    none) keep the grid's shares, so the pass never reaches further than the grid took it.
+    """
+    result = [np.asarray(share, np.float32).copy() for share in shares]
+    if not changes:
+        return result
+    shape = result[0].shape
+    explains = explained(changes, rhythms, shape)
+    every = {g for g, rhythm in enumerate(rhythms) if set(changes) <= set(rhythm)}
+    sparse = [g for g in range(len(rhythms)) if g not in every]
+    some = explains[sparse].any(axis=0) if sparse else np.zeros(shape, bool)
+    for position, (take, drop) in enumerate(roles, start=1):
+        posed = [g for g in range(len(rhythms)) if g not in drop]
+
+        def only(chosen: Sequence[int], exclude: Sequence[int]) -> np.ndarray:
+            # explained by one of the chosen layers and by none of the excluded: the sparse layers
+            # decide, those on every frame only where no sparse one explains the pixel
+            def level(layers: list[int]) -> np.ndarray:
+                inside = [g for g in layers if g in chosen]
+                outside = [g for g in layers if g in exclude]
+                if not inside:
+                    return np.zeros(shape, bool)
+                found = explains[inside].any(axis=0)
+                return found & ~explains[outside].any(axis=0) if outside else found
+            return level(sparse) | (~some & level(sorted(every)))
+
+        mine, theirs = only(take, drop), only(drop, posed)
+        # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
+        near = grown(mine | explains[list(take)].any(axis=0), 2) if take else grown(mine, 2)
+        mine, theirs = grown(mine, 1) & ~theirs, grown(theirs, 1) & ~near
+        mine &= result[position] > 0.02
+        for share in result:
+            share[mine] = 0.0
+        result[position][mine] = 1.0
+        result[position][theirs] = 0.0
+        total = np.sum(result, axis=0)
+        result[0] = np.where(total > 1e-6, result[0], 1.0)
+        total = np.sum(result, axis=0)
+        result = [share / total for share in result]
+    return result
+
+
+__all__ = ["PIXEL_FLOOR", "PIXEL_RATIO", "explained", "pixel_changes", "refine_shares"]

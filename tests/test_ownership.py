@@ -1,0 +1,77 @@
+"""The composite's border drawn along the layers' pixels (``stsr.schedules.ownership``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stsr.schedules.ownership import explained, pixel_changes, refine_shares
+
+HEIGHT, WIDTH = 40, 64
+FRAMES = 6  # steps 1-5: the square draws at 2 and 4, the bar at 3
+
+
+def _clip() -> dict[int, np.ndarray]:
+    """A pan on ones (stripes, left half), a square on twos (right half) and a bar on threes (bottom right)."""
+    frames = {}
+    for k in range(FRAMES):
+        picture = np.zeros((HEIGHT, WIDTH, 3), np.float32)
+        columns = (np.arange(32) + 3 * k) % 8 < 4  # the pan moves 3 px every frame
+        picture[:, :32][:, columns] = 60.0  # faint stripes: a textured background
+        x = 36 + 4 * (k // 2)  # the square moves 4 px every second frame
+        picture[4:16, x:x + 8] = 255.0
+        y = 24 + 3 * (k // 3)  # the bar moves 3 px every third frame
+        picture[y:y + 4, 40:60] = 120.0
+        frames[k] = picture
+    return frames
+
+
+PAN = tuple(range(1, FRAMES))
+TWOS = tuple(k for k in range(1, FRAMES) if k % 2 == 0)
+THREES = tuple(k for k in range(1, FRAMES) if k % 3 == 0)
+
+
+def test_each_pixel_is_explained_by_the_rhythm_it_changes_on() -> None:
+    changes = pixel_changes(_clip(), range(1, FRAMES))
+    explains = explained(changes, [PAN, TWOS, THREES], (HEIGHT, WIDTH))
+    pan, twos, threes = explains
+    assert pan[:, 4:28].mean() > 0.9  # the stripes change every frame
+    assert twos[6:14, 40:52].all() and not twos[:, :32].any()  # the square's path, never the pan
+    assert threes[24:31, 44:56].all() and not threes[:, :32].any() and not threes[4:16, 36:64].any()
+    assert not (twos & threes).any()
+    # a still area changes on no rhythm
+    assert not explains[:, 18:22, 36:64].any()
+
+
+def test_a_layers_edge_over_a_pan_is_not_the_pans() -> None:
+    # The square on twos over the pan: its edge changes with both, far more where it moves.
+    frames = _clip()
+    for k, picture in frames.items():
+        x = 8 + 4 * (k // 2)
+        picture[20:32, x:x + 8] = 255.0
+    changes = pixel_changes(frames, range(1, FRAMES))
+    pan, twos = explained(changes, [PAN, TWOS], (HEIGHT, WIDTH))
+    edge = np.zeros((HEIGHT, WIDTH), bool)
+    for k in TWOS:
+        x = 8 + 4 * (k // 2)
+        edge[22:30, x - 4:x] = True  # where the square's left edge arrived at its drawings
+    assert not pan[edge].any()
+    assert twos[edge].mean() > 0.5  # the square changes far more there than the faint pan
+    assert pan[2:18, 4:28].mean() > 0.9  # the pan away from it still is
+
+
+def test_a_pass_takes_its_layers_pixels_whole_and_leaves_those_of_a_layer_it_misses() -> None:
+    # The pass poses the square on twos, the first mix the bar on threes; the grid's smoothed
+    # border gives each half of the other's pixels.
+    changes = pixel_changes(_clip(), range(1, FRAMES))
+    pass_share = np.full((HEIGHT, WIDTH), 0.5, np.float32)
+    shares = [1 - pass_share, pass_share]
+    refined = refine_shares(shares, changes, [PAN, TWOS, THREES], [((1,), (2,))])
+    np.testing.assert_allclose(np.sum(refined, axis=0), 1.0, atol=1e-6)
+    square, bar = refined[1][6:14, 44:52], refined[1][24:31, 44:56]
+    assert square.min() == pytest.approx(1.0)
+    assert bar.max() == pytest.approx(0.0)
+    assert refined[1][:, 4:28].mean() == pytest.approx(0.5)  # the pan both pose: the grid's share
+    # never beyond the pass's reach
+    outside = [np.ones((HEIGHT, WIDTH), np.float32), np.zeros((HEIGHT, WIDTH), np.float32)]
+    assert refine_shares(outside, changes, [PAN, TWOS, THREES], [((1,), (2,))])[1].max() == 0.0
