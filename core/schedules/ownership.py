@@ -3,11 +3,12 @@
 A pass's mask comes from the region grid (8 px regions of the analysis picture), smoothed so
 that the composite has no seams. Where a pass's layer meets a layer that the pass puts off
 its pose, one region holds both outlines, and the smoothed border runs through them: each
-shows partly from the wrong render, a ghost and a pose in between (robustness scene 29: two
-characters touching over a pan). Below the grid the pixels tell the layers apart by their
-rhythm: a pixel of the pass's layer changes at that layer's drawings, one of its neighbour at
-the neighbour's. :func:`refine_shares` moves each such pixel to the render that poses its
-layer, and leaves the pixels that change with both (or with neither) to the grid's shares.
+shows partly from the wrong render, a ghost and a pose in between (robustness scene 23: a
+character on fours 0.1-0.3 frames late where its outline crosses the regions of a pan on ones).
+Below the grid the pixels tell the layers apart by their rhythm: a pixel of the pass's layer
+changes at that layer's drawings, one of its neighbour at the neighbour's. :func:`refine_shares`
+moves each such pixel to the render that poses its layer, and leaves the pixels that change with
+both (or with neither) to the grid's shares.
 
 Pure numpy at the analysis picture's size.
 """
@@ -21,7 +22,7 @@ import numpy as np
 
 #: a pixel counts as changing at a drawing above this mean absolute change (0-255 scale)
 PIXEL_FLOOR = 12.0
-#: ... and belongs to one layer when its change there is this many times its change at the other's
+#: ... and a layer's rhythm explains it where its change at the other steps is at most this many times smaller
 PIXEL_RATIO = 2.0
 
 
