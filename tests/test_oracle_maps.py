@@ -82,3 +82,29 @@ def test_a_map_counts_as_one_in_between_unless_it_is_all_0_or_all_1(scene) -> No
     pair.frames_at([np.zeros((144, 256), np.float32), np.ones((144, 256), np.float32),
                     np.full((144, 256), 0.5, np.float32), Fraction(1, 2), Fraction(0)])
     assert (counter.count.prepares, counter.count.inbetweens) == (1, 2)
+
+
+def test_a_composite_poses_a_character_by_its_pixels_that_can_show() -> None:
+    """Crossing: the second character is drawn over the first. Pixels of the first that the second
+    covers in every part show the second whatever their weights, so they do not pose the first:
+    weights that take the second's pixels (covered ones included) from one part pose the first
+    by its other pixels only, in the oracle and in the robustness tracer alike."""
+    from benchmarks.stutter.oracle import layer_coverage, shown_masks
+
+    scene = make_scene("crossing", 256, 144, 72)
+    frame = next(n for n in range(72) if (layer_coverage(scene, 0, PoseFrame.source(scene, n).characters)
+                                          & layer_coverage(scene, 1, PoseFrame.source(scene, n).characters)).sum()
+                 > 0.3 * layer_coverage(scene, 0, PoseFrame.source(scene, n).characters).sum())
+    first, second = PoseFrame.source(scene, frame - 1), PoseFrame.source(scene, frame)
+    poses = [first.characters, second.characters]
+    masks = layer_masks(scene, poses)
+    shown = shown_masks(scene, masks, poses)
+    covered = masks[0] & ~shown[0]
+    assert covered.any() and shown[0].any()
+    assert np.array_equal(shown[1], masks[1]) and np.array_equal(shown[-1], masks[-1])  # nothing over them
+    weight = covered.astype(np.float32)  # the covered pixels from `second`, everything else from `first`
+    composite = PoseFrame.composite([first, second], [1 - weight, weight])
+    assert composite.characters[0] == pytest.approx(first.characters[0])
+    pictures = list(scene.source_frames())
+    traced = [Traced(((n, 1.0),), pictures[n], scene=scene) for n in (frame - 1, frame)]
+    assert Traced.composite(traced, [1 - weight, weight]).poses()[0] == pytest.approx(first.characters[0])

@@ -33,7 +33,7 @@ from stsr.schedules import SourceFrame
 
 from .methods import stsr_outputs
 from .occlusion import in_view_si
-from .oracle import layer_masks, layer_timesteps
+from .oracle import layer_masks, layer_timesteps, shown_masks
 from .run import write_source
 from .scenes import HARD_SCENES, SOURCE_RATE, make_scene
 
@@ -99,10 +99,11 @@ class Traced:
 
     @classmethod
     def composite(cls, images: Sequence[Traced], weights: Sequence[np.ndarray]) -> Traced:
-        """Passes composited by weight maps: each layer's recipe mixed by its mean weight over its pixels."""
+        """Passes composited by weight maps: each layer's recipe mixed by its mean weight where it can show."""
         scene = images[0].scene
         assert scene is not None
-        masks = layer_masks(scene, [image.poses() for image in images])
+        poses = [image.poses() for image in images]
+        masks = shown_masks(scene, layer_masks(scene, poses), poses)
         layers = []
         for layer, mask in enumerate(masks):
             shares = np.array([float(np.asarray(w)[mask].mean()) if mask.any() else float(np.asarray(w).mean())
