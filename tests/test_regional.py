@@ -211,3 +211,20 @@ def test_the_last_change_of_a_fast_edge_beside_a_character_on_threes_is_its_own(
     kept, riding = own_drawings(events, grid)
     assert not riding[region]
     assert [k for k in sorted(kept) if kept[k][region]] == [1, 2, 3]
+
+
+def test_a_character_on_twos_over_one_on_2_3_is_not_a_rider() -> None:
+    # Robustness seed 2, scene 4: a small character on twos (drawn at odd frames) over a large one on
+    # 2-3 (drawn at 2, 5, 7, 10). Its lone drawings are small patches; where both draw in one frame
+    # (5, 7) the two join in one large patch, like a mouth's and its head's. But its changes never
+    # follow each other in consecutive frames, as a mouth out of step with its head's do: it is a
+    # layer of its own and keeps every drawing.
+    grid = (10, 14)
+    large = _patch(grid, slice(2, 9), slice(1, 8))
+    small = _patch(grid, slice(4, 6), slice(7, 9))  # its left column lies on the large character
+    none = np.zeros(large.size, bool)
+    events = {k: (small if k % 2 == 1 else none) | (large if k in (2, 5, 7, 10) else none) for k in range(1, 11)}
+    kept, riding = own_drawings(events, grid)
+    alone = 4 * grid[1] + 8  # a region only the small character covers
+    assert not riding[alone]
+    assert [k for k in sorted(kept) if kept[k][alone]] == [1, 3, 5, 7, 9]

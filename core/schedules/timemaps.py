@@ -243,6 +243,14 @@ def own_drawings(events: dict[int, np.ndarray], grid: tuple[int, int] | None) ->
             | (later & _changed(events.get(k + 2), None, largest.size))
         large[k] = (size > RIDER_SHARE * largest) & ~steady & ~spans[labels] & ~on_ones
     riding = has_small & np.logical_or.reduce(list(large.values())) & (largest >= 4)
+    # A rider out of step with its carrier changes in two frames in a row somewhere (the mouth, then
+    # the head moving it). A region whose changes never follow each other is a layer of its own that
+    # sometimes draws in the same frame as a larger one next to it (a character on twos over one on
+    # 2-3: robustness seed 2, scene 4, lost those drawings and ran a frame late).
+    frames = sorted(patches)
+    stack = np.stack([patches[k] for k in frames])
+    in_a_row = (stack[:-1] & stack[1:])[np.diff(frames) == 1]
+    riding &= in_a_row.any(axis=0) if in_a_row.size else False
     if not riding.any():
         return events, riding
     return {k: np.where(riding, small[k], drawn) if k in small else drawn for k, drawn in events.items()}, riding
