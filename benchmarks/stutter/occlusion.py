@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from stsr.eval.analysis import stutter_index
-from stsr.eval.synthetic import Glow, Scene
+from stsr.eval.synthetic import Scene
 
-from .oracle import layer_coverage
+from .oracle import drawn_over, layer_coverage
 
 #: a character counts as in view where at least this share of it shows
 IN_VIEW = 0.5
@@ -29,9 +29,8 @@ def visible_share(scene: Scene, layer: int, frame: int) -> float:
     if not own.any():
         return 0.0
     above = np.zeros_like(own)
-    for other in range(layer + 1, len(scene.characters)):
-        if not isinstance(scene.characters[other], Glow):
-            above |= layer_coverage(scene, other, characters)
+    for other in drawn_over(scene, layer):
+        above |= layer_coverage(scene, other, characters)
     return float((own & ~above).sum() / own.sum())
 
 

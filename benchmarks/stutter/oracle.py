@@ -145,6 +145,11 @@ def layer_masks(scene: Scene, poses: Sequence[Sequence[float]]) -> list[np.ndarr
     return [*masks, background]
 
 
+def drawn_over(scene: Scene, layer: int) -> list[int]:
+    """The characters drawn over character ``layer``: the later ones (a glow covers nothing)."""
+    return [other for other in range(layer + 1, len(scene.characters)) if not isinstance(scene.characters[other], Glow)]
+
+
 def shown_masks(scene: Scene, masks: Sequence[np.ndarray], poses: Sequence[Sequence[float]]) -> list[np.ndarray]:
     """``masks`` (:func:`layer_masks`) less the pixels where a later character covers the layer at every pose tuple.
 
@@ -157,8 +162,7 @@ def shown_masks(scene: Scene, masks: Sequence[np.ndarray], poses: Sequence[Seque
     """
     result = list(masks)
     for layer in range(len(scene.characters)):
-        later = [other for other in range(layer + 1, len(scene.characters))
-                 if not isinstance(scene.characters[other], Glow)]
+        later = drawn_over(scene, layer)
         if not later or not masks[layer].any():
             continue
         covered = np.ones_like(masks[layer])

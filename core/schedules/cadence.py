@@ -671,7 +671,8 @@ class CadenceNodes(NodeProducer[Any]):
         if self.pixel_borders and plan.roles and self._thumbnails:
             thumbnail = next(iter(self._thumbnails.values()))
             small = [grid_to_picture(share, self._grid, thumbnail) for share in shares]
-            changes = pixel_changes(self._thumbnails, range(min(plan.window) + 1, max(plan.window) + 1))
+            first, last = plan.window
+            changes = pixel_changes(self._thumbnails, range(first + 1, last + 1))
             small = refine_shares(small, changes, plan.rhythms, plan.roles)
             masks = [picture_like(share, like) for share in small]
         else:

@@ -32,19 +32,13 @@ def frame_size(frame: Any) -> tuple[int, int] | None:
 
 def grid_to_picture(values: np.ndarray, grid: tuple[int, int] | None, like: Any) -> Any:
     """Region values as an ``(H, W)`` float32 map for frames like ``like`` (bilinear: smooth between regions)."""
-    size = frame_size(like)
-    if grid is None or size is None:
+    if grid is None or frame_size(like) is None:
         return np.asarray(values, np.float32)
-    small = np.ascontiguousarray(values.reshape(grid).astype(np.float32))
-    picture = cv2.resize(small, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(like, torch.Tensor):
-        return torch.from_numpy(picture).to(like.device)
-    return picture
+    return picture_like(values.reshape(grid), like)
 
 
 def picture_like(values: np.ndarray, like: Any) -> Any:
-    """A map ``(h, w)`` (from :func:`grid_to_picture` at another size) resized for frames like ``like``."""
+    """A map ``(h, w)`` (region values, or a picture at another size) resized for frames like ``like``."""
     size = frame_size(like)
     if size is None:
         return values

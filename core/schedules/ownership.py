@@ -94,29 +94,15 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
     result = [np.asarray(share, np.float32).copy() for share in shares]
     if not changes:
         return result
-    shape = result[0].shape
-    explains = explained(changes, rhythms, shape)
-    every = {g for g, rhythm in enumerate(rhythms) if set(changes) <= set(rhythm)}
+    explains = explained(changes, rhythms, result[0].shape)
+    every = [g for g, rhythm in enumerate(rhythms) if set(changes) <= set(rhythm)]
     sparse = [g for g in range(len(rhythms)) if g not in every]
-    some = explains[sparse].any(axis=0) if sparse else np.zeros(shape, bool)
     for position, (take, drop) in enumerate(roles, start=1):
         posed = [g for g in range(len(rhythms)) if g not in drop]
-
-        def only(chosen: Sequence[int], exclude: Sequence[int]) -> np.ndarray:
-            # explained by one of the chosen layers and by none of the excluded: the sparse layers
-            # decide, those on every frame only where no sparse one explains the pixel
-            def level(layers: list[int]) -> np.ndarray:
-                inside = [g for g in layers if g in chosen]
-                outside = [g for g in layers if g in exclude]
-                if not inside:
-                    return np.zeros(shape, bool)
-                found = explains[inside].any(axis=0)
-                return found & ~explains[outside].any(axis=0) if outside else found
-            return level(sparse) | (~some & level(sorted(every)))
-
-        mine, theirs = only(take, drop), only(drop, posed)
+        mine = _explained_only(explains, sparse, every, take, drop)
+        theirs = _explained_only(explains, sparse, every, drop, posed)
         # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
-        near = grown(mine | explains[list(take)].any(axis=0), 2) if take else grown(mine, 2)
+        near = grown(_any(explains, take), 2)
         mine, theirs = grown(mine, 1) & ~theirs, grown(theirs, 1) & ~near
         mine &= result[position] > 0.02
         for share in result:
@@ -129,5 +115,21 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         result = [share / total for share in result]
     return result
 
+
+def _any(explains: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+    """Pixels that one of ``layers`` explains (none for no layers)."""
+    return explains[list(layers)].any(axis=0) if len(layers) else np.zeros(explains.shape[1:], bool)
+
+
+def _explained_only(explains: np.ndarray, sparse: Sequence[int], every: Sequence[int], chosen: Sequence[int],
+                    exclude: Sequence[int]) -> np.ndarray:
+    """Pixels that one of the ``chosen`` layers explains and none of the ``exclude`` ones.
+
+    The sparse layers decide; those drawn on every step only where no sparse layer explains the pixel.
+    """
+    def level(layers: Sequence[int]) -> np.ndarray:
+        return _any(explains, [g for g in layers if g in chosen]) & ~_any(explains, [g for g in layers if g in exclude])
+
+    return level(sparse) | (~_any(explains, sparse) & level(every))
 
 __all__ = ["PIXEL_FLOOR", "PIXEL_RATIO", "explained", "pixel_changes", "refine_shares"]
