@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.stutter.robustness [--scenes 40] [--seed 1] [--schedules pairs,cadence]
     .venv/bin/python -m benchmarks.stutter.robustness --hard 0.5   # half the draws from the hard scenes
+    .venv/bin/python -m benchmarks.stutter.robustness --distance   # errors weighed by distance (.distance)
 
 Each scene draws 1-3 characters with random size, speed, direction, rhythm (ones,
 twos, threes, fours, 2-3) and phase, over a background that is still or pans on
@@ -31,6 +32,7 @@ from stsr.eval.synthetic import Background, Character, Scene
 from stsr.io.video import decode
 from stsr.schedules import SourceFrame
 
+from .distance import distance_poses
 from .methods import stsr_outputs
 from .occlusion import in_view_si
 from .oracle import layer_masks, layer_timesteps, shown_masks
@@ -258,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="probability that a draw is one of the hard scenes (default 0: the original draw)")
     parser.add_argument("--visible", action="store_true",
                         help="also the worst SI where each character is in view (half of it or more shows)")
+    parser.add_argument("--distance", action="store_true",
+                        help="weigh each timing error by how far the layer moves in it (see .distance): "
+                             "a shaking camera barely moves where it turns")
     args = parser.parse_args(argv)
     schedules = [name.strip() for name in args.schedules.split(",") if name.strip()]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in schedules}
@@ -272,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells = []
             for name in schedules:
                 times, poses = output_poses(scene, pictures, name)
+                if args.distance:
+                    poses = distance_poses(scene, times, poses, _steady(scene, times))
                 si, lag, per_layer = judge(scene, times, poses)
                 results[name].append((si, lag))
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")

@@ -140,12 +140,21 @@ class Background:
                               borderMode=cv2.BORDER_REFLECT)
 
 
+    def shake_at(self, time: float) -> tuple[float, float]:
+        """How far the shake has moved the view at ``time`` (pixels, on top of the pan)."""
+        return self.shake * math.sin(1.9 * time), self.shake * math.cos(2.7 * time + 0.5)
+
+    def zoom_at(self, time: float) -> float:
+        """How much larger than at time 0 the view shows things at ``time``."""
+        return 1.0 + self.zoom * time
+
     def _render_moving_camera(self, texture: np.ndarray, width: int, height: int, time: float,
                               offset_x: float, offset_y: float) -> np.ndarray:
         """Shake (two incommensurate sines) and zoom about the frame centre."""
-        offset_x += self.shake * math.sin(1.9 * time)
-        offset_y += self.shake * math.cos(2.7 * time + 0.5)
-        factor = 1.0 + self.zoom * time
+        shake_x, shake_y = self.shake_at(time)
+        offset_x += shake_x
+        offset_y += shake_y
+        factor = self.zoom_at(time)
         cx, cy = width / 2, height / 2
         # output (u, v) samples texture at ((u - cx) / factor + cx + offset_x, ...)
         matrix = np.float32([[1 / factor, 0, cx - cx / factor + offset_x],
