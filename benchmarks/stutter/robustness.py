@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.stutter.robustness [--scenes 40] [--seed 1] [--schedules pairs,cadence]
     .venv/bin/python -m benchmarks.stutter.robustness --hard 0.5   # half the draws from the hard scenes
     .venv/bin/python -m benchmarks.stutter.robustness --distance   # errors weighed by distance (.distance)
+    .venv/bin/python -m benchmarks.stutter.robustness --lost       # drawings never shown as themselves (.kept)
 
 Each scene draws 1-3 characters with random size, speed, direction, rhythm (ones,
 twos, threes, fours, 2-3) and phase, over a background that is still or pans on
@@ -33,6 +34,7 @@ from stsr.io.video import decode
 from stsr.schedules import SourceFrame
 
 from .distance import distance_poses
+from .kept import lost_drawings
 from .methods import stsr_outputs
 from .occlusion import in_view_si
 from .oracle import layer_masks, layer_timesteps, shown_masks
@@ -163,15 +165,26 @@ class Tracer:
 
 def output_poses(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[np.ndarray, np.ndarray]:
     """Output times (source frames) and layer poses (characters, background) of a schedule's output."""
+    times, recipes = output_recipes(scene, pictures, schedule)
+    return times, recipe_poses(scene, recipes)
+
+
+def output_recipes(scene: Scene, pictures: list[np.ndarray], schedule: str) -> tuple[np.ndarray, list[list[Recipe]]]:
+    """Output times (source frames) and, per output, each layer's recipe (characters, background)."""
     frames = [SourceFrame(n, Fraction(n) / scene.rate, Traced(((n, 1.0),), picture, scene=scene))
               for n, picture in enumerate(pictures)]
     outputs = list(stsr_outputs(frames, Tracer(), schedule, Fraction(scene.frames) / scene.rate))
-    drawn = [scene.drawing_times(n) for n in range(scene.frames)]
     times = np.array([float(output.time * scene.rate) for output in outputs])
+    layers = range(len(scene.characters) + 1)
+    return times, [[output.image.recipe(layer) for layer in layers] for output in outputs]
+
+
+def recipe_poses(scene: Scene, recipes: list[list[Recipe]]) -> np.ndarray:
+    """Per output and layer, the pose its recipe shows (source frames)."""
+    drawn = [scene.drawing_times(n) for n in range(scene.frames)]
     count = len(scene.characters)
-    poses = np.array([[sum(w * drawn[k][0][c] for k, w in output.image.recipe(c)) for c in range(count)]
-                      + [sum(w * drawn[k][1] for k, w in output.image.recipe(count))] for output in outputs])
-    return times, poses
+    return np.array([[sum(w * drawn[k][0][c] for k, w in layers[c]) for c in range(count)]
+                     + [sum(w * drawn[k][1] for k, w in layers[count])] for layers in recipes])
 
 
 #: layers slower than this (pixels per source frame at 144 rows) are not judged: a pose
@@ -260,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="probability that a draw is one of the hard scenes (default 0: the original draw)")
     parser.add_argument("--visible", action="store_true",
                         help="also the worst SI where each character is in view (half of it or more shows)")
+    parser.add_argument("--lost", action="store_true",
+                        help="also count the drawings no output shows as themselves (see .kept)")
     parser.add_argument("--distance", action="store_true",
                         help="weigh each timing error by how far the layer moves in it (see .distance): "
                              "a shaking camera barely moves where it turns")
@@ -267,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     schedules = [name.strip() for name in args.schedules.split(",") if name.strip()]
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in schedules}
     in_view: dict[str, list[float]] = {name: [] for name in schedules}
+    lost: dict[str, list[int]] = {name: [] for name in schedules}
     with tempfile.TemporaryDirectory() as folder:
         for number, scene in draw_scenes(args.scenes, args.seed, args.hard):
             pictures = list(scene.source_frames())
@@ -276,12 +292,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pictures = [frame.rgb for frame in decode(path)]
             cells = []
             for name in schedules:
-                times, poses = output_poses(scene, pictures, name)
+                times, recipes = output_recipes(scene, pictures, name)
+                poses = recipe_poses(scene, recipes)
                 if args.distance:
                     poses = distance_poses(scene, times, poses, _steady(scene, times))
                 si, lag, per_layer = judge(scene, times, poses)
                 results[name].append((si, lag))
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")
+                if args.lost:
+                    lost[name].append(len(lost_drawings(scene, times, recipes, STEADY_FROM,
+                                                        scene.frames - STEADY_BEFORE_END)))
+                    cells[-1] += f" lost {lost[name][-1]}"
                 if args.visible:
                     in_view[name].append(judge_in_view(scene, times, poses))
                     cells[-1] += f" in view {in_view[name][-1]:.2f}"
@@ -296,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"|lag| mean {array[:, 1].mean():.2f}, max {array[:, 1].max():.2f}"
               + ("" if baseline is None or name == "pairs" else
                  f"; worse than pairs by > 0.02 in {int((array[:, 0] > baseline + 0.02).sum())}"))
+        if args.lost:
+            counts = np.array(lost[name])
+            print(f"{'':8s} drawings lost: {int(counts.sum())} in {int((counts > 0).sum())} scenes")
         if args.visible:
             shown = np.array(in_view[name])
             print(f"{'':8s} in view: mean {shown.mean():.3f}, max {shown.max():.3f}; SI <= 0.05 in "
