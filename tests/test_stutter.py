@@ -425,7 +425,9 @@ def test_a_pass_shows_its_whole_character_where_its_outline_shares_regions_with_
     """Robustness scene 23: two characters on fours over a pan on ones. Each one's pass holds its
     regions, but its outline crosses regions the pan claims, where the grid's smoothed border showed
     it partly from the first mix, 0.2-0.3 frames late (rms 0.17 before they cross). Told apart by
-    when its pixels change, the outline comes from the pass (``stsr.schedules.ownership``)."""
+    when its pixels change, the outline comes from the pass (``stsr.schedules.ownership``). With a
+    drawing shown as itself at frame 11 (``drawings_as_themselves``), three layers wanted passes there
+    and the node fell back to the compromise (rms 0.14) until the small ones went without."""
     from benchmarks.stutter.robustness import _steady, draw_scenes, output_poses
 
     scene = next(scene for number, scene in draw_scenes(24, 1, 0.5) if number == 23)

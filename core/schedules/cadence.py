@@ -30,9 +30,12 @@ Where no mix poses every layer (three rhythms at once: two characters on twos ou
 step under a camera shaking on ones; ``benchmarks.stutter.feasibility`` finds such
 scenes from ground truth), the layers the mix misses get a mix of their own, a *pass*,
 composited by their regions and the ring around them (:class:`NodePlan`). A pass also
-poses the layers it covers where it can; where a covered layer cannot be posed (it
-would be torn between two poses), and for faint or tiny groups, the node keeps the
-least-squares compromise of one mix.
+poses the layers it covers where it can; a covered layer it cannot pose keeps its own
+pixels from the first mix (told apart by when they change, :mod:`~stsr.schedules.ownership`).
+For faint or tiny groups, and beyond :attr:`CadenceNodes.max_passes`, the node keeps the
+least-squares compromise of one mix. A layer with a new drawing at the node is shown by
+frames that show that drawing, never by a blend of the drawings around it that has its
+pose (:attr:`CadenceNodes.drawings_as_themselves`).
 
 Four modules: :mod:`~stsr.schedules.change` (where the picture changes and which
 changes are drawings), :mod:`~stsr.schedules.mixer` (the pure-numpy weight solving),
@@ -131,6 +134,8 @@ class CadenceNodes(NodeProducer[Any]):
     #: draw the composite's border between a pass's layer and the layers it misses along their pixels
     #: (:mod:`~stsr.schedules.ownership`), not only along the region grid
     pixel_borders = True
+    #: a layer drawn anew at the node (not on ones) is posed only by frames that show that drawing
+    drawings_as_themselves = True
     #: at most this many further passes per node
     max_passes = 2
     #: Gaussian sigma (regions) of the composite's masks, and how far a mask first reaches into free regions
@@ -141,7 +146,10 @@ class CadenceNodes(NodeProducer[Any]):
     #: ... covers at least this many regions, and changes (per region) at least this share of the most
     pass_regions = 8
     pass_contrast = 0.5
-    #: a layer with this share of its regions inside a pass must be posed by it (else it would be torn)
+    #: without :attr:`pixel_borders`: a layer with this share of its regions inside a pass must be posed
+    #: by it (else it would be torn). With them, a layer the pass misposes keeps its own pixels from the
+    #: first mix, so the pass is not refused: refusing it left the compromise, which moved every layer,
+    #: or, with :attr:`drawings_as_themselves`, left a character beside a new drawing a frame behind
     pass_cover = 0.1
     sizeable_share = 0.01
     #: regions of a group count only in patches of at least this many neighbours
@@ -382,6 +390,13 @@ class CadenceNodes(NodeProducer[Any]):
         def poses(mix: Weights, g: int, surely: bool = False) -> bool:
             return shows_pose(mix, rows[g], low - index, keys[g] if surely else None)
 
+        def keeps(mix: Weights, g: int) -> bool:
+            # A pass keeps a layer where the first mix shows it: at its pose, and as its drawing where
+            # the first mix shows a new one (a blend of the drawings around it has its pose, not its look).
+            drawn = self.drawings_as_themselves and self._pinned(keys[g]) and shows_drawing(weights, rows[g],
+                                                                                             low - index)
+            return poses(mix, g) and (not drawn or shows_drawing(mix, rows[g], low - index))
+
         if passes:
             # Regions of a group the first mix leaves off its pose (a fragment of the pass's layer where
             # some of its drawings went unseen) are no claim against the pass's ring.
@@ -398,7 +413,7 @@ class CadenceNodes(NodeProducer[Any]):
             own = [r for g in chosen for r in groups[g]]
             composited.append((self._shift(mix, index),
                                pass_regions(own, extent, self._grid, settled(groups, reach, extent.size, self._grid))))
-            off = tuple(g for g in range(len(major)) if g not in chosen and not poses(mix, g))
+            off = tuple(g for g in range(len(major)) if g not in chosen and not keeps(mix, g))
             spared.append(tuple(r for g in off for r in groups[g]))
             roles.append((tuple(g for g in chosen if not poses(weights, g)), off))
         # Per layer, the frames where it shows a new drawing against the frame before.
@@ -602,7 +617,10 @@ class CadenceNodes(NodeProducer[Any]):
             if reach is not None:
                 start, stop = max(start, index - reach), min(stop, index + reach)
             columns = list(range(start - low, stop - low + 1))
-            return list(range(start, stop + 1)), [(*(rows[g][c] for c in columns), rows[g][-1]) for g in chosen]
+            # A layer with a new drawing at the node is shown by frames that show that drawing (see
+            # ``pinned`` below).
+            columns = [c for c in columns if all(rows[g][c] == rows[g][-1] for g in chosen if g in pinned)]
+            return [low + c for c in columns], [(*(rows[g][c] for c in columns), rows[g][-1]) for g in chosen]
 
         wanted = [g for g in range(len(rows)) if primary[g]]
         # The two largest groups, and any not much smaller than the second, are layers that may
@@ -613,6 +631,16 @@ class CadenceNodes(NodeProducer[Any]):
 
         def substantial(g: int) -> bool:
             return importance[g] >= 0.5 * second
+
+        # A layer drawn anew at the node (not on ones) is posed only by frames that show that drawing:
+        # a mix of its drawings before and after has the drawing's pose too, but not its picture
+        # (robustness seed 2 scene 37: 0.75 of the drawing before and 0.25 of the one after stood in
+        # for a drawing on 2-3, which never showed). Only a substantial layer: a few regions that
+        # look drawn at the node (a light's edge, an artefact) would force a composite for nothing.
+        # Pictures only, and only where passes can pose the layers the pin leaves off (numbers are
+        # their poses: a blend of them is no other picture).
+        pinning = self.drawings_as_themselves and self.layered and self._grid is not None and not self._numbers
+        pinned = {g for g in wanted if pinning and self._pinned(keys[g]) and substantial(g)}
 
         def greedy(order: Sequence[int]) -> tuple[list[int], Weights]:
             best = Weights(((index, 1.0),))
@@ -634,13 +662,25 @@ class CadenceNodes(NodeProducer[Any]):
             if self.layered and self._grid is not None and not self._numbers:
                 unposed = [g for g in wanted if g not in accepted and (eligible is None or eligible[g])
                            and importance[g] >= self.pass_share * second]
-                passes = (plan_passes(index, unposed, wanted, window, around, self.max_mix, self.max_passes,
-                                      self.pass_cover) if unposed else None) or ()
+                cover = None if self.pixel_borders else self.pass_cover
+                planned = plan_passes(index, unposed, wanted, window, around, self.max_mix, self.max_passes,
+                                      cover) if unposed else None
+                main = [g for g in unposed if substantial(g)]
+                if planned is None and pinned and main and len(main) < len(unposed):
+                    # More layers than passes: the substantial ones get theirs, the small ones (where a few
+                    # of a layer's drawings went unseen) go without, as they would beside a mix that poses
+                    # the rest. Without this, a node beside a new drawing fell back to the compromise
+                    # (robustness scene 23 at frame 11: a character on fours 0.5 frame behind).
+                    planned = plan_passes(index, main, wanted, window, around, self.max_mix, self.max_passes, cover)
+                passes = planned or ()
                 posed = {g for _, chosen in passes for g in chosen}
                 missed = [g for g in missed if g not in posed]
             return passes, missed
 
-        accepted, best = greedy(wanted)
+        # Layers with a new drawing at the node go first: the first mix shows real frames and the passes
+        # in-betweens; the other way round, a layer's in-between took the first mix and the drawing's
+        # pass, a frame at the node, tore the in-between's layer around it.
+        accepted, best = greedy([g for g in wanted if g in pinned] + [g for g in wanted if g not in pinned])
         passes, missed = layer(accepted)
         if missed and eligible is not None and not all(eligible[g] for g in missed):
             # A layer that may not have a pass (a pan's faint texture) is posed by the first mix or
@@ -658,6 +698,11 @@ class CadenceNodes(NodeProducer[Any]):
             best = compromise_mix(index, candidates, restricted, [importance[g] for g in [*accepted, *missed]],
                                   self.max_mix)
         return best, passes
+
+    @staticmethod
+    def _pinned(key: tuple[int, int]) -> bool:
+        """Whether a group (by its drawings before and after the node) has a new drawing at the node, not on ones."""
+        return key[0] == 0 and key[1] != 1
 
     # -- pictures ---------------------------------------------------------------------------
 

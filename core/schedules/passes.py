@@ -150,7 +150,7 @@ def touching(groups: Sequence[Sequence[int]], extent: np.ndarray, grid: tuple[in
 
 def plan_passes(index: int, missed: Sequence[int], wanted: Sequence[int],
                 window: Callable[[list[int]], tuple[list[int], list[tuple]]], around: Touching | None,
-                max_mix: int, max_passes: int, cover: float) -> Passes | None:
+                max_mix: int, max_passes: int, cover: float | None) -> Passes | None:
     """A mix for each missed group that also poses the layers its pass shows, or None.
 
     ``window(groups)``: the candidate frames and rows of those groups (see the mixer). A
@@ -158,7 +158,7 @@ def plan_passes(index: int, missed: Sequence[int], wanted: Sequence[int],
     to it (``around``) show the pass's poses: each pass also takes those it can, the most
     covered first. A layer with ``cover`` of its regions inside the pass that it cannot
     pose would be torn between two poses: then there are no passes (the caller's compromise
-    moves the layers instead). None too when more than ``max_passes`` are needed. Two
+    moves the layers instead; ``cover`` None: never). None too when more than ``max_passes`` are needed. Two
     layers that ask for the same mix share one pass (one render).
     """
     passes: list[tuple[Weights, tuple[int, ...]]] = []
@@ -175,7 +175,7 @@ def plan_passes(index: int, missed: Sequence[int], wanted: Sequence[int],
             trial = exact_mix(index, *window([*chosen, other]), max_mix)
             if trial is not None:
                 chosen, mix = [*chosen, other], trial
-        if any(share >= cover and g not in chosen for g, share in near):
+        if cover is not None and any(share >= cover and g not in chosen for g, share in near):
             return None
         posed = tuple(g for g in chosen if g in left)
         same = [position for position, (other, _) in enumerate(passes) if _same_mix(other, mix)]
