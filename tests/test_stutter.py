@@ -435,3 +435,17 @@ def test_a_pass_shows_its_whole_character_where_its_outline_shares_regions_with_
     apart = _steady(scene, times) & (times < 30)  # before the two characters cross
     error = float(np.sqrt(np.mean((poses[apart, 1] - times[apart]) ** 2)))
     assert error < 0.13
+
+
+def test_a_fragment_that_missed_a_new_drawing_is_shown_with_it() -> None:
+    """Robustness seed 2 scene 3: a character on twos beside a glow. At each of its drawings, 8
+    regions of its edge missed the new drawing and asked for an in-between of the ones around; once
+    the drawing had to show as itself (``drawings_as_themselves``), they got a pass of their own over
+    the character, which put part of it a blend behind: SI 0.03 where pairs has 0.00. Such a group
+    is a fragment of the layer drawn at the node, shown with its drawing."""
+    from benchmarks.stutter.robustness import draw_scenes, judge, output_poses
+
+    scene = next(scene for number, scene in draw_scenes(4, 2, 0.5) if number == 3)
+    times, poses = output_poses(scene, list(scene.source_frames()), "cadence")
+    worst, _, _ = judge(scene, times, poses)
+    assert worst < 0.01
