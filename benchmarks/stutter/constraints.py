@@ -47,7 +47,7 @@ class ConstraintReport:
         return self.frozen_share == 0.0
 
 
-def _layer_rhythms(scene: Scene) -> list[tuple[int, tuple[int, ...], int]]:
+def moving_layers(scene: Scene) -> list[tuple[int, tuple[int, ...], int]]:
     """(layer index, holds, phase) of every moving layer; the background is the last index."""
     layers = [(index, c.holds, c.phase) for index, c in enumerate(scene.characters) if c.moves]
     background = scene.background
@@ -71,7 +71,7 @@ def check(scene: Scene, schedule: str) -> ConstraintReport:
     frozen = 0.0
     keep = steady_mask(scene, times)
     pair = keep[1:] & keep[:-1]
-    for layer, holds, phase in _layer_rhythms(scene):
+    for layer, holds, phase in moving_layers(scene):
         for n in range(EDGE_FRAMES, scene.frames - EDGE_FRAMES):
             if drawing_time(n, holds, phase) != n or (scene.cut_at is not None and abs(n - scene.cut_at) <= 1):
                 continue

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stsr.eval.synthetic import Character, Scene, drawing_time
+from stsr.eval.synthetic import Scene, drawing_time
 
+from .constraints import moving_layers
 from .occlusion import IN_VIEW, visible_share
 
 #: share of a layer's recipe that must come from frames showing the drawing (60 outputs a second
@@ -25,20 +26,11 @@ OWN_SHARE = 0.75
 
 
 def drawn_layers(scene: Scene) -> list[tuple[int, tuple[int, ...], int]]:
-    """(layer, holds, phase) of the layers whose drawings must each show: not on ones, and changing.
+    """(layer, holds, phase) of the layers whose drawings must each show: the moving ones not on ones.
 
-    Characters moving or changing shape, and a background panning on twos or more; layers on
-    ones are left out, since an in-between of two of their frames is as good as either.
+    Layers on ones are left out, since an in-between of two of their frames is as good as either.
     """
-    layers = []
-    for index, character in enumerate(scene.characters):
-        if character.holds == (1,) or (isinstance(character, Character) and not character.moves):
-            continue
-        layers.append((index, character.holds, character.phase))
-    camera = scene.background
-    if camera.holds != (1,) and (camera.velocity != (0.0, 0.0) or camera.shake or camera.zoom):
-        layers.append((len(scene.characters), camera.holds, camera.phase))
-    return layers
+    return [layer for layer in moving_layers(scene) if layer[1] != (1,)]
 
 
 def lost_drawings(scene: Scene, times: np.ndarray, recipes: Sequence[Sequence[Sequence[tuple[int, float]]]],
