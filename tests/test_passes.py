@@ -196,3 +196,79 @@ def test_a_pass_does_not_spread_onto_a_layer_it_puts_off_its_pose() -> None:
     assert spread[1][2 * 8 + 5] > 0.2 and kept[1][2 * 8 + 5] == 0.0
     assert kept[1][2 * 8 + 2] == spread[1][2 * 8 + 2] > 0.2
     assert kept[1][2 * 8 + 3] == spread[1][2 * 8 + 3] > 0.5
+
+
+def test_a_light_layer_on_its_own_rhythm_gets_a_pass_where_the_mix_leaves_it_far_off() -> None:
+    # Robustness seed 2 scene 30's node 23 (H.264): a character on twos going behind two others
+    # keeps 10 regions (weight 86, under ``pass_share`` of the second's 300). The mix that poses the
+    # pan, the 2-3 and the fours character shows it a whole frame late, at its drawing.
+    from stsr.schedules.cadence import CadenceNodes
+
+    low, high, node = 21, 26, 23
+    rows = [(-3.0, -1.0, -1.0, 1.0, 1.0, 3.0, 0.0), (-2.0, -2.0, 0.0, 0.0, 0.0, 3.0, 0.0),
+            (-2.0, -2.0, -2.0, -2.0, 2.0, 2.0, 0.0), (-2.0, -2.0, 0.0, 0.0, 2.0, 2.0, 0.0)]
+    keys = ((-1, 1), (0, 3), (-2, 2), (0, 2))
+    around = ((), ((0, 0.13),), ((1, 0.081), (0, 0.057)), ((1, 0.22),))
+    nodes = CadenceNodes(None)
+    nodes._grid = GRID
+
+    def solve():
+        return nodes._solve(node, low, high, rows, keys, (True,) * 4, (340.0, 300.0, 230.0, 86.0), (True,) * 4,
+                            around)
+
+    def pose(weights, layer: int) -> float:
+        return sum(w * rows[layer][k - low] for k, w in weights.parts)
+
+    mix, passes = solve()
+    assert abs(pose(mix, 3)) > 0.5
+    assert [posed for _, posed in passes] == [(3,)]
+    assert abs(pose(passes[0][0], 3)) < 1e-9
+    nodes.far_off = None
+    assert solve()[1] == ()
+
+
+def test_a_fragment_with_one_long_hold_gets_no_pass_of_its_own() -> None:
+    # Robustness seed 2 scene 3's node 53: beside a glow on ones and a character on twos, 8 regions
+    # of the character's edge hold from 52 to 57. Far off its pose in the first mix, but no rhythm of
+    # a layer of its own: a pass would blend 52 and 57 over the character (0.00 -> 0.01).
+    from stsr.schedules.cadence import CadenceNodes
+
+    low, high, node = 52, 57, 53
+    rows = [(-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 0.0), (-1.0, -1.0, 1.0, 1.0, 3.0, 3.0, 0.0),
+            (-1.0, -1.0, -1.0, -1.0, -1.0, 4.0, 0.0)]
+    keys = ((0, 1), (-1, 1), (-1, 4))
+    nodes = CadenceNodes(None)
+    nodes._grid = GRID
+    mix, passes = nodes._solve(node, low, high, rows, keys, (True,) * 3, (2800.0, 310.0, 78.0), (True,) * 3,
+                               ((), ((0, 0.053),), ((1, 0.27), (0, 0.037))))
+    assert sum(w * rows[2][k - low] for k, w in mix.parts) < -0.5
+    assert passes == ()
+
+
+def test_a_compromise_far_off_a_small_layer_gives_way_to_a_pass_for_the_heaviest() -> None:
+    # Robustness seed 1 scene 35's node 26 (H.264): a character on ones (6 regions, too few for a
+    # pass of its own) going behind one on threes, over a slow pan on twos (its faint texture). The
+    # mix that poses the large character and the pan left the small one 0.65 frame behind; the
+    # first mix poses it now, and the large character gets the pass.
+    from stsr.schedules.cadence import CadenceNodes
+
+    low, high, node = 24, 28, 26
+    rows = [(-2.0, -2.0, -2.0, 1.0, 1.0, 0.0), (-2.0, -1.0, 0.0, 1.0, 2.0, 0.0), (-2.0, -2.0, 0.0, 0.0, 2.0, 0.0)]
+    keys = ((-2, 1), (0, 1), (0, 2))
+    nodes = CadenceNodes(None)
+    nodes._grid = GRID
+
+    def solve():
+        return nodes._solve(node, low, high, rows, keys, (True,) * 3, (200.0, 53.0, 46.0), (True, False, False),
+                            ((), (), ()))
+
+    def pose(weights, layer: int) -> float:
+        return sum(w * rows[layer][k - low] for k, w in weights.parts)
+
+    mix, passes = solve()
+    assert mix.parts == ((26, 1.0),)
+    assert [posed for _, posed in passes] == [(0,)]
+    assert abs(pose(passes[0][0], 0)) < 1e-9
+    nodes.far_off = None
+    mix, passes = solve()
+    assert passes == () and abs(pose(mix, 1)) > 0.5
