@@ -283,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in schedules}
     in_view: dict[str, list[float]] = {name: [] for name in schedules}
     lost: dict[str, list[int]] = {name: [] for name in schedules}
+    #: of those, the drawings of layers that move visibly (:func:`visible_layers`, as SI judges)
+    lost_visibly: dict[str, list[int]] = {name: [] for name in schedules}
     with tempfile.TemporaryDirectory() as folder:
         for number, scene in draw_scenes(args.scenes, args.seed, args.hard):
             pictures = list(scene.source_frames())
@@ -300,8 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results[name].append((si, lag))
                 cells.append(f"{name} SI {si:.2f} lag {lag:.2f} ({' '.join(f'{v:.2f}' for v in per_layer)})")
                 if args.lost:
-                    lost[name].append(len(lost_drawings(scene, times, recipes, STEADY_FROM,
-                                                        scene.frames - STEADY_BEFORE_END)))
+                    missing = lost_drawings(scene, times, recipes, STEADY_FROM, scene.frames - STEADY_BEFORE_END)
+                    lost[name].append(len(missing))
+                    lost_visibly[name].append(sum(layer in visible_layers(scene) for layer, _ in missing))
                     cells[-1] += f" lost {lost[name][-1]}"
                 if args.visible:
                     in_view[name].append(judge_in_view(scene, times, poses))
@@ -318,8 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               + ("" if baseline is None or name == "pairs" else
                  f"; worse than pairs by > 0.02 in {int((array[:, 0] > baseline + 0.02).sum())}"))
         if args.lost:
-            counts = np.array(lost[name])
-            print(f"{'':8s} drawings lost: {int(counts.sum())} in {int((counts > 0).sum())} scenes")
+            counts, visibly = np.array(lost[name]), np.array(lost_visibly[name])
+            print(f"{'':8s} drawings lost: {int(counts.sum())} in {int((counts > 0).sum())} scenes; of layers "
+                  f"that move visibly: {int(visibly.sum())} in {int((visibly > 0).sum())} scenes")
         if args.visible:
             shown = np.array(in_view[name])
             print(f"{'':8s} in view: mean {shown.mean():.3f}, max {shown.max():.3f}; SI <= 0.05 in "
