@@ -74,6 +74,7 @@ from .passes import (
     composite_masks,
     pass_regions,
     plan_passes,
+    pose_error,
     settled,
     shows_drawing,
     shows_pose,
@@ -688,9 +689,13 @@ class CadenceNodes(NodeProducer[Any]):
             return keys[g][1] > 0 and len(drawings) == 3 and drawings[2] - drawings[1] == drawings[1] - drawings[0]
 
         def far(mix: Weights, g: int) -> bool:
-            # A layer on a rhythm of its own that ``mix`` leaves ``far_off`` its pose.
-            off = abs(sum(w * rows[g][k - low] for k, w in mix.parts) - rows[g][-1])
-            return self.far_off is not None and steady(g) and off > self.far_off
+            # ``mix`` leaves the layer more than ``far_off`` frames off its pose.
+            return self.far_off is not None and pose_error(mix, rows[g], low) > self.far_off
+
+        def compromise(accepted: list[int], missed: list[int]) -> Weights:
+            candidates, restricted = window([*accepted, *missed])
+            return compromise_mix(index, candidates, restricted, [visibility[g] for g in [*accepted, *missed]],
+                                  self.max_mix)
 
         def layer(accepted: list[int], first: Weights) -> tuple[Passes, list[int]]:
             missed = [g for g in wanted if g not in accepted and substantial(g) and g not in fragments]
@@ -698,18 +703,17 @@ class CadenceNodes(NodeProducer[Any]):
             if self.layered and self._grid is not None and not self._numbers:
                 # A layer lighter than ``pass_share`` of the second still gets a pass where the first mix
                 # leaves it more than ``far_off`` frames off its pose, if it keeps a rhythm of its own
-                # (robustness seed 2 scene 30: a character on twos going behind two
-                # others kept 10 regions, weight 86 against 300, and was shown a whole frame behind at
-                # its drawing). Not a fragment that missed some of its layer's drawings (uneven, or one
-                # long hold): a pass of its own would blend the drawings around (a character over a
-                # fast pan, a glow's edge: 0.00 -> 0.01).
-                # Only where the passes have room for it: else the layers heavy enough go as before
-                # (robustness seed 2 scene 12, clean: a light layer made three passes of one, and none was
-                # left for a character on 2-3, 0.28 -> 0.42).
+                # (robustness seed 2 scene 30: a character on twos going behind two others kept 10
+                # regions, weight 86 against 300, and was shown a whole frame behind at its drawing).
+                # Not a fragment that missed some of its layer's drawings (uneven, or one long hold): a
+                # pass of its own would blend the drawings around (a character over a fast pan, a glow's
+                # edge: 0.00 -> 0.01). Only where the passes have room for it: else the layers heavy
+                # enough go as before (robustness seed 2 scene 12, clean: a light layer made three passes
+                # of one, and none was left for a character on 2-3, 0.28 -> 0.42).
                 free = [g for g in wanted
                         if g not in accepted and (eligible is None or eligible[g]) and g not in fragments]
                 unposed = [g for g in free if importance[g] >= self.pass_share * second]
-                light = [g for g in free if g not in unposed and far(first, g)]
+                light = [g for g in free if g not in unposed and steady(g) and far(first, g)]
                 cover = None if self.pixel_borders else self.pass_cover
                 planned = None
                 for chosen in ([*unposed, *light], unposed) if light else (unposed,):
@@ -746,28 +750,12 @@ class CadenceNodes(NodeProducer[Any]):
             order = [g for g in wanted if not eligible[g]] + [g for g in wanted if eligible[g]]
             reordered = greedy(order)
             retry = layer(*reordered)
-            if len(retry[0]) <= 1 and len(retry[1]) < len(missed) and (wanted[0] in reordered[0] or (
-                    self._compromise_leaves_far_off(index, window, accepted, missed, visibility))):
+            if len(retry[0]) <= 1 and len(retry[1]) < len(missed) and (wanted[0] in reordered[0] or any(
+                    far(compromise(accepted, missed), g) for g in missed)):
                 (accepted, best), (passes, missed) = reordered, retry
         if missed:
-            candidates, restricted = window([*accepted, *missed])
-            best = compromise_mix(index, candidates, restricted, [visibility[g] for g in [*accepted, *missed]],
-                                  self.max_mix)
+            best = compromise(accepted, missed)
         return best, passes
-
-    def _compromise_leaves_far_off(self, index: int, window: Any, accepted: list[int], missed: list[int],
-                                   weights: Sequence[float]) -> bool:
-        """Whether the compromise over ``accepted`` and ``missed`` leaves a missed layer :attr:`far_off` its pose."""
-        if self.far_off is None:
-            return False
-        candidates, restricted = window([*accepted, *missed])
-        mix = compromise_mix(index, candidates, restricted, [weights[g] for g in [*accepted, *missed]], self.max_mix)
-        shown = {k: w for k, w in mix.parts}
-        for row in restricted[len(accepted):]:
-            pose = sum(shown.get(k, 0.0) * row[c] for c, k in enumerate(candidates))
-            if abs(pose - row[-1]) > self.far_off:
-                return True
-        return False
 
     @staticmethod
     def _pinned(key: tuple[int, int]) -> bool:

@@ -95,7 +95,12 @@ def shows_pose(mix: Weights, row: Sequence[float], start: int, key: tuple[int, i
         first, following = key[0], max(key[1], 0)
         if following - first != 1 and not all(first <= k <= following for k, _ in mix.parts):
             return False
-    return abs(sum(w * row[k - start] for k, w in mix.parts) - row[-1]) <= 1e-6
+    return pose_error(mix, row, start) <= 1e-6
+
+
+def pose_error(mix: Weights, row: Sequence[float], start: int) -> float:
+    """How far (frames) ``mix`` puts a group's layer from its pose (``row`` as for :func:`shows_pose`)."""
+    return abs(sum(w * row[k - start] for k, w in mix.parts) - row[-1])
 
 
 def shows_drawing(mix: Weights, row: Sequence[float], start: int) -> bool:
@@ -223,6 +228,6 @@ def composite_masks(plan: NodePlan, regions: int, grid: tuple[int, int] | None, 
 
 
 __all__ = [
-    "NodePlan", "Passes", "Touching", "composite_masks", "pass_regions", "plan_passes", "settled", "shows_drawing",
-    "shows_pose", "touching",
+    "NodePlan", "Passes", "Touching", "composite_masks", "pass_regions", "plan_passes", "pose_error", "settled",
+    "shows_drawing", "shows_pose", "touching",
 ]
