@@ -304,7 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.lost:
                     missing = lost_drawings(scene, times, recipes, STEADY_FROM, scene.frames - STEADY_BEFORE_END)
                     lost[name].append(len(missing))
-                    lost_visibly[name].append(sum(layer in visible_layers(scene) for layer, _ in missing))
+                    judged = visible_layers(scene)
+                    lost_visibly[name].append(sum(layer in judged for layer, _ in missing))
                     cells[-1] += f" lost {lost[name][-1]}"
                 if args.visible:
                     in_view[name].append(judge_in_view(scene, times, poses))

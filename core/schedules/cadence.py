@@ -692,10 +692,16 @@ class CadenceNodes(NodeProducer[Any]):
             # ``mix`` leaves the layer more than ``far_off`` frames off its pose.
             return self.far_off is not None and pose_error(mix, rows[g], low) > self.far_off
 
+        compromises: dict[tuple[int, ...], Weights] = {}
+
         def compromise(accepted: list[int], missed: list[int]) -> Weights:
-            candidates, restricted = window([*accepted, *missed])
-            return compromise_mix(index, candidates, restricted, [visibility[g] for g in [*accepted, *missed]],
-                                  self.max_mix)
+            # Solved once per set of groups: the reorder below asks for the one the end may take.
+            chosen = (*accepted, *missed)
+            if chosen not in compromises:
+                candidates, restricted = window(list(chosen))
+                compromises[chosen] = compromise_mix(index, candidates, restricted, [visibility[g] for g in chosen],
+                                                     self.max_mix)
+            return compromises[chosen]
 
         def layer(accepted: list[int], first: Weights) -> tuple[Passes, list[int]]:
             missed = [g for g in wanted if g not in accepted and substantial(g) and g not in fragments]
@@ -714,20 +720,20 @@ class CadenceNodes(NodeProducer[Any]):
                         if g not in accepted and (eligible is None or eligible[g]) and g not in fragments]
                 unposed = [g for g in free if importance[g] >= self.pass_share * second]
                 light = [g for g in free if g not in unposed and steady(g) and far(first, g)]
+                main = [g for g in unposed if substantial(g)]
+                # More layers than passes: the substantial ones get theirs, the small ones (where a few
+                # of a layer's drawings went unseen) go without, as they would beside a mix that poses
+                # the rest. Without this, a node beside a new drawing fell back to the compromise
+                # (robustness scene 23 at frame 11: a character on fours 0.5 frame behind).
+                attempts = [[*unposed, *light]] if light else []
+                attempts += [unposed] + ([main] if pinned and main and len(main) < len(unposed) else [])
                 cover = None if self.pixel_borders else self.pass_cover
                 planned = None
-                for chosen in ([*unposed, *light], unposed) if light else (unposed,):
+                for chosen in attempts:
                     planned = plan_passes(index, chosen, wanted, window, around, self.max_mix, self.max_passes,
                                           cover) if chosen else None
                     if planned is not None:
                         break
-                main = [g for g in unposed if substantial(g)]
-                if planned is None and pinned and main and len(main) < len(unposed):
-                    # More layers than passes: the substantial ones get theirs, the small ones (where a few
-                    # of a layer's drawings went unseen) go without, as they would beside a mix that poses
-                    # the rest. Without this, a node beside a new drawing fell back to the compromise
-                    # (robustness scene 23 at frame 11: a character on fours 0.5 frame behind).
-                    planned = plan_passes(index, main, wanted, window, around, self.max_mix, self.max_passes, cover)
                 passes = planned or ()
                 posed = {g for _, chosen in passes for g in chosen}
                 missed = [g for g in missed if g not in posed]
