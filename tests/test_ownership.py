@@ -75,3 +75,29 @@ def test_a_pass_takes_its_layers_pixels_whole_and_leaves_those_of_a_layer_it_mis
     # never beyond the pass's reach
     outside = [np.ones((HEIGHT, WIDTH), np.float32), np.zeros((HEIGHT, WIDTH), np.float32)]
     assert refine_shares(outside, changes, [PAN, TWOS, THREES], [((1,), (2,))])[1].max() == 0.0
+
+
+def test_a_drawing_made_at_the_node_stays_with_the_first_mix_where_a_later_drawing_covers_it() -> None:
+    # A square on twos (drawn at 2 and 4) and a bar on threes that arrives at 3 over the square's
+    # drawing of 2. Those pixels change at 2 and at 3: neither rhythm explains them, so the grid's
+    # share stood, and a pass posing the bar showed half of the frame before the square's drawing.
+    frames = {}
+    for k in range(FRAMES):
+        picture = np.zeros((HEIGHT, WIDTH, 3), np.float32)
+        x = 8 + 8 * (k // 2)
+        picture[4:20, x:x + 12] = 255.0
+        picture[2:22, 44 if k < 3 else 14:][:, :16] = 120.0
+        frames[k] = picture
+    changes = pixel_changes(frames, range(1, FRAMES))
+    square_then_bar = (slice(8, 16), slice(22, 28))
+    twos_square, threes_bar = (2, 4), (3,)
+    assert not explained(changes, [twos_square, threes_bar], (HEIGHT, WIDTH))[:, 8:16, 22:28].any()
+    half = np.full((HEIGHT, WIDTH), 0.5, np.float32)
+
+    def pass_share(at: int | None) -> np.ndarray:
+        refined = refine_shares([1 - half, half], changes, [twos_square, threes_bar], [((1,), (0,))], at)
+        return refined[1][square_then_bar]
+
+    assert pass_share(None) == pytest.approx(0.5)
+    assert pass_share(2).max() == 0.0  # the node draws the square there: the first mix shows it
+    assert pass_share(3) == pytest.approx(0.5)  # the node draws the bar the pass poses: the rule does not apply

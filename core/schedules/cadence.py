@@ -137,6 +137,9 @@ class CadenceNodes(NodeProducer[Any]):
     #: draw the composite's border between a pass's layer and the layers it misses along their pixels
     #: (:mod:`~stsr.schedules.ownership`), not only along the region grid
     pixel_borders = True
+    #: a pixel that changes at the node with a new drawing of a layer a pass puts off its pose stays with
+    #: the first mix, even where a sparser layer covers it later (:func:`~stsr.schedules.ownership.refine_shares`)
+    recent_owner = True
     #: a layer drawn anew at the node (not on ones) is posed only by frames that show that drawing
     drawings_as_themselves = True
     #: at most this many further passes per node
@@ -431,7 +434,7 @@ class CadenceNodes(NodeProducer[Any]):
         # Per layer, the frames where it shows a new drawing against the frame before.
         rhythms = tuple(tuple(low + c for c in range(1, high - low + 1) if row[c] != row[c - 1]) for row in rows)
         return NodePlan(self._shift(weights, index), tuple(composited), tuple(int(r) for r in np.flatnonzero(moving)),
-                        tuple(spared), rhythms, tuple(roles), (low, high))
+                        tuple(spared), rhythms, tuple(roles), (low, high), index if self.recent_owner else None)
 
     @staticmethod
     def _shift(weights: Weights, offset: int) -> Weights:
@@ -782,7 +785,7 @@ class CadenceNodes(NodeProducer[Any]):
             small = [grid_to_picture(share, self._grid, thumbnail) for share in shares]
             first, last = plan.window
             changes = pixel_changes(self._thumbnails, range(first + 1, last + 1))
-            small = refine_shares(small, changes, plan.rhythms, plan.roles)
+            small = refine_shares(small, changes, plan.rhythms, plan.roles, plan.at)
             masks = [picture_like(share, like) for share in small]
         else:
             masks = [grid_to_picture(share, self._grid, like) for share in shares]

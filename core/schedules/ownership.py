@@ -80,7 +80,7 @@ def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
 
 
 def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[int]],
-                  roles: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[np.ndarray]:
+                  roles: Sequence[tuple[Sequence[int], Sequence[int]]], at: int | None = None) -> list[np.ndarray]:
     """The composite's per-pixel shares (first mix, then each pass) with the border drawn along the layers.
 
     ``roles``: per pass, the layers (positions in ``rhythms``) it poses where the first mix does
@@ -90,6 +90,12 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
     explain leaves it. A layer drawn in every frame of the window counts only where no other
     explains the pixel. Other pixels (explained by both kinds, by layers both mixes pose, or by
     none) keep the grid's shares, so the pass never reaches further than the grid took it.
+
+    ``at``, the node's frame: where a layer the pass puts off its pose is drawn anew there (and no
+    layer the pass poses is), every pixel that changes at that step stays with the first mix.
+    Those pixels show the new drawing; a layer drawn later over them (a sparser rhythm arriving)
+    keeps :func:`explained` from naming its owner, and a pass would replace it with the frame
+    before (a lost drawing).
     """
     result = [np.asarray(share, np.float32).copy() for share in shares]
     if not changes:
@@ -101,6 +107,8 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         posed = [g for g in range(len(rhythms)) if g not in drop]
         mine = _explained_only(explains, sparse, every, take, drop)
         theirs = _explained_only(explains, sparse, every, drop, posed)
+        if at in changes and at in _drawn(rhythms, [g for g in drop if g in sparse]) - _drawn(rhythms, take):
+            theirs |= changes[at] >= PIXEL_FLOOR
         # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
         near = grown(_any(explains, take), 2)
         mine, theirs = grown(mine, 1) & ~theirs, grown(theirs, 1) & ~near
@@ -114,6 +122,11 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         total = np.sum(result, axis=0)
         result = [share / total for share in result]
     return result
+
+
+def _drawn(rhythms: Sequence[Sequence[int]], layers: Sequence[int]) -> set[int]:
+    """The steps at which one of ``layers`` gets a new drawing."""
+    return {k for g in layers for k in rhythms[g]}
 
 
 def _any(explains: np.ndarray, layers: Sequence[int]) -> np.ndarray:

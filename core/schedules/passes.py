@@ -50,6 +50,8 @@ class NodePlan:
     rhythms: tuple[tuple[int, ...], ...] = ()
     roles: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
     window: tuple[int, int] = (0, 0)
+    #: the node's frame (absolute)
+    at: int | None = None
 
 
 def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None,
