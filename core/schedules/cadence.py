@@ -140,6 +140,9 @@ class CadenceNodes(NodeProducer[Any]):
     #: a pixel that changes at the node with a new drawing of a layer a pass puts off its pose stays with
     #: the first mix, even where a sparser layer covers it later (:func:`~stsr.schedules.ownership.refine_shares`)
     recent_owner = True
+    #: a layer drawn anew at the node that may have a pass of its own and is drawn evenly is shown as its
+    #: drawing even where it is not substantial (see ``pinned`` in :meth:`_solve`)
+    pin_eligible = True
     #: a layer drawn anew at the node (not on ones) is posed only by frames that show that drawing
     drawings_as_themselves = True
     #: at most this many further passes per node
@@ -659,10 +662,21 @@ class CadenceNodes(NodeProducer[Any]):
         # (robustness seed 2 scene 37: 0.75 of the drawing before and 0.25 of the one after stood in
         # for a drawing on 2-3, which never showed). Only a substantial layer: a few regions that
         # look drawn at the node (a light's edge, an artefact) would force a composite for nothing.
+        # A smaller one too where it may have a pass of its own and its drawings are evenly spaced (a
+        # layer on its own rhythm, not a fragment): under the shaking camera a character on twos kept
+        # 0.4 of the other's weight at the camera's turn, and its drawing there never showed.
         # Pictures only, and only where passes can pose the layers the pin leaves off (numbers are
         # their poses: a blend of them is no other picture).
         pinning = self.drawings_as_themselves and self.layered and self._grid is not None and not self._numbers
-        pinned = {g for g in wanted if pinning and self._pinned(keys[g]) and substantial(g)}
+
+        def steady(g: int) -> bool:
+            # The layer's last three drawings up to its next one are evenly spaced: a layer on its own
+            # rhythm, not a fragment of one whose drawings went partly unseen (uneven).
+            drawings = sorted({int(v) for v in rows[g][:-1] if v <= keys[g][1]})[-3:]
+            return keys[g][1] > 0 and len(drawings) == 3 and drawings[2] - drawings[1] == drawings[1] - drawings[0]
+
+        pinned = {g for g in wanted if pinning and self._pinned(keys[g])
+                  and (substantial(g) or (self.pin_eligible and eligible is not None and eligible[g] and steady(g)))}
 
         def greedy(order: Sequence[int]) -> tuple[list[int], Weights]:
             best = Weights(((index, 1.0),))
@@ -684,12 +698,6 @@ class CadenceNodes(NodeProducer[Any]):
         # beside a glow: 8 of its regions blended the drawings around at every drawing, 0.00 -> 0.03).
         fragments = {g for g in wanted if around is not None and keys[g][0] < 0 and any(
             other in pinned and share >= 0.5 and keys[other][1] == keys[g][1] for other, share in around[g])}
-
-        def steady(g: int) -> bool:
-            # The layer's last three drawings up to its next one are evenly spaced: a layer on its own
-            # rhythm, not a fragment of one whose drawings went partly unseen (uneven).
-            drawings = sorted({int(v) for v in rows[g][:-1] if v <= keys[g][1]})[-3:]
-            return keys[g][1] > 0 and len(drawings) == 3 and drawings[2] - drawings[1] == drawings[1] - drawings[0]
 
         def far(mix: Weights, g: int) -> bool:
             # ``mix`` leaves the layer more than ``far_off`` frames off its pose.
