@@ -219,6 +219,14 @@ def test_a_light_layer_on_its_own_rhythm_gets_a_pass_where_the_mix_leaves_it_far
     def pose(weights, layer: int) -> float:
         return sum(w * rows[layer][k - low] for k, w in weights.parts)
 
+    # Drawn evenly at the node, it is pinned now (``pin_eligible``): the first mix shows its drawing
+    # (frames 23 and 24 both do) and poses the others but the character on fours, which gets the pass.
+    mix, passes = solve()
+    assert {k for k, _ in mix.parts} == {23, 24}
+    assert all(abs(pose(mix, g)) < 1e-9 for g in (0, 1, 3))
+    assert [posed for _, posed in passes] == [(2,)] and abs(pose(passes[0][0], 2)) < 1e-9
+    # Without the pin, the mix that poses the rest leaves it a frame off: ``far_off`` gives it a pass.
+    nodes.pin_eligible = False
     mix, passes = solve()
     assert abs(pose(mix, 3)) > 0.5
     assert [posed for _, posed in passes] == [(3,)]
