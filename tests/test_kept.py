@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks.stutter.kept import lost_drawings
 from benchmarks.stutter.robustness import STEADY_BEFORE_END, STEADY_FROM, draw_scenes, output_recipes
 from benchmarks.stutter.scenes import make_scene
-from stsr.eval.synthetic import drawing_time
+from stsr.eval.synthetic import Scene, drawing_time
 from stsr.schedules.cadence import CadenceNodes
+
+
+def _lost(scene: Scene, pictures: list[np.ndarray], schedule: str = "cadence") -> list[tuple[int, int]]:
+    """The drawings ``schedule`` never shows as themselves over the judged (steady) part of the clip."""
+    times, recipes = output_recipes(scene, pictures, schedule)
+    return lost_drawings(scene, times, recipes, STEADY_FROM, scene.frames - STEADY_BEFORE_END)
 
 
 def test_an_in_between_of_two_drawings_is_no_drawing_shown() -> None:
@@ -19,8 +26,7 @@ def test_an_in_between_of_two_drawings_is_no_drawing_shown() -> None:
     first, last = STEADY_FROM, scene.frames - STEADY_BEFORE_END
     drawings = [(0, n) for n in range(first, last + 1) if drawing_time(n, (2,), 1) == n]
     assert len(drawings) > 20
-    lost = {name: lost_drawings(scene, *output_recipes(scene, pictures, name), first, last)
-            for name in ("pairs", "naive", "cadence")}
+    lost = {name: _lost(scene, pictures, name) for name in ("pairs", "naive", "cadence")}
     assert lost["pairs"] == drawings
     assert lost["naive"] == [] and lost["cadence"] == []
 
@@ -31,8 +37,7 @@ def test_cadence_shows_a_drawing_as_itself_where_a_blend_has_its_pose() -> None:
     of the drawing before and one third of the one after: 34 drawings of 34 never showed, at SI 0.
     A layer drawn at the node is now posed by frames that show that drawing."""
     scene = next(scene for number, scene in draw_scenes(13, 1, 0.5) if number == 12)
-    times, recipes = output_recipes(scene, list(scene.source_frames()), "cadence")
-    assert lost_drawings(scene, times, recipes, STEADY_FROM, scene.frames - STEADY_BEFORE_END) == []
+    assert _lost(scene, list(scene.source_frames())) == []
 
 
 def test_a_drawing_covered_later_by_a_sparser_layer_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,13 +48,9 @@ def test_a_drawing_covered_later_by_a_sparser_layer_is_kept(monkeypatch: pytest.
     scene = next(scene for number, scene in draw_scenes(10, 2, 0.5) if number == 9)
     pictures = list(scene.source_frames())
 
-    def lost() -> list[tuple[int, int]]:
-        times, recipes = output_recipes(scene, pictures, "cadence")
-        return lost_drawings(scene, times, recipes, STEADY_FROM, scene.frames - STEADY_BEFORE_END)
-
-    assert len(lost()) <= 1
+    assert len(_lost(scene, pictures)) <= 1
     monkeypatch.setattr(CadenceNodes, "recent_owner", False)
-    assert {(0, 25), (0, 29), (0, 33)} <= set(lost())
+    assert {(0, 25), (0, 29), (0, 33)} <= set(_lost(scene, pictures))
 
 
 def test_a_smaller_layer_drawn_at_the_node_under_a_shaking_camera_is_shown_as_itself(
@@ -61,10 +62,6 @@ def test_a_smaller_layer_drawn_at_the_node_under_a_shaking_camera_is_shown_as_it
     scene = make_scene("shake_zoom", 256, 144, 72)
     pictures = list(scene.source_frames())
 
-    def lost() -> list[tuple[int, int]]:
-        times, recipes = output_recipes(scene, pictures, "cadence")
-        return lost_drawings(scene, times, recipes, STEADY_FROM, scene.frames - STEADY_BEFORE_END)
-
-    assert lost() == []
+    assert _lost(scene, pictures) == []
     monkeypatch.setattr(CadenceNodes, "pin_eligible", False)
-    assert (1, 39) in lost()
+    assert (1, 39) in _lost(scene, pictures)
