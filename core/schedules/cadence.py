@@ -143,6 +143,9 @@ class CadenceNodes(NodeProducer[Any]):
     #: a layer drawn anew at the node that may have a pass of its own and is drawn evenly is shown as its
     #: drawing even where it is not substantial (see ``pinned`` in :meth:`_solve`)
     pin_eligible = True
+    #: a layer too small for a pass, drawn evenly or on ones, that the first mix leaves ``far_off`` its pose
+    #: may go first in the retry that poses such layers first (see ``stranded`` in :meth:`_solve`)
+    stranded_retry = True
     #: a layer drawn anew at the node (not on ones) is posed only by frames that show that drawing
     drawings_as_themselves = True
     #: at most this many further passes per node
@@ -393,18 +396,21 @@ class CadenceNodes(NodeProducer[Any]):
         # A layer seen just before on the same rhythm is one even where it shows few regions (behind another).
         enough_regions = [len(regions) >= self.pass_regions or (key in continuing and self._evenly_drawn(rows[g], key)
                           and len(regions) >= self.continuing_regions) for g, (key, regions, _) in enumerate(major)]
-        eligible = tuple(enough_regions[g] and contrast[g] >= self.pass_contrast * max(contrast)
-                         for g in range(len(major)))
+        distinct = [contrast[g] >= self.pass_contrast * max(contrast) for g in range(len(major))]
+        eligible = tuple(enough_regions[g] and distinct[g] for g in range(len(major)))
+        # Refused a pass only for its few regions: a layer, not a light's faint edge.
+        few_regions = tuple(distinct[g] and not enough_regions[g] for g in range(len(major)))
         extent = np.zeros(moving.size, np.int64)
         for _, regions, _ in major:
             extent[regions] = len(regions)
         around = touching([regions for _, regions, _ in major], extent, self._grid) if any(eligible) else None
         # Periodic content repeats the same problem: solve it once, relative to the node.
-        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, around, visibility)
+        cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, around, visibility,
+                     few_regions)
         relative = self._solutions.get(cache_key)
         if relative is None:
             solved, passes = self._solve(index, low, high, rows, keys, primary, importance, eligible, around,
-                                         visibility)
+                                         visibility, few_regions)
             relative = (self._shift(solved, -index),
                         tuple((self._shift(mix, -index), chosen) for mix, chosen in passes))
             if len(self._solutions) > 4096:
@@ -630,7 +636,8 @@ class CadenceNodes(NodeProducer[Any]):
 
     def _solve(self, index: int, low: int, high: int, rows: list[tuple], keys: Sequence[tuple[int, int]],
                primary: Sequence[bool], importance: Sequence[float], eligible: Sequence[bool] | None = None,
-               around: Touching | None = None, visibility: Sequence[float] | None = None) -> tuple[Weights, Passes]:
+               around: Touching | None = None, visibility: Sequence[float] | None = None,
+               few_regions: Sequence[bool] | None = None) -> tuple[Weights, Passes]:
         """Greedy: satisfy the primary groups in order, keeping each only if the mix still solves.
 
         A mix may only use frames between the earliest previous drawing and the latest next
@@ -759,7 +766,14 @@ class CadenceNodes(NodeProducer[Any]):
         # pass, a frame at the node, tore the in-between's layer around it.
         accepted, best = greedy([g for g in wanted if g in pinned] + [g for g in wanted if g not in pinned])
         passes, missed = layer(accepted, best)
-        if missed and eligible is not None and not all(eligible[g] for g in missed):
+        # A light layer refused a pass only for its few regions (a character going behind another) that the
+        # first mix leaves far off its pose, though it keeps a rhythm (evenly drawn, or on ones), is no less
+        # unposed for being light: the retry below may pose it (robustness seed 1 scene 35: a character on
+        # ones behind one on threes, lighter than a slow pan's faint texture, was left 0.67 frame ahead).
+        stranded = [g for g in wanted if self.stranded_retry and few_regions is not None and few_regions[g]
+                    and g not in accepted and g not in missed and (steady(g) or keys[g] == (0, 1))
+                    and far(best, g) and not any(g in chosen for _, chosen in passes)]
+        if (missed or stranded) and eligible is not None and not all(eligible[g] for g in [*missed, *stranded]):
             # A layer that may not have a pass (a pan's faint texture) is posed by the first mix or
             # not at all: where the order by weight left one off, let those go first, as long as
             # the first mix still poses the heaviest layer and one pass poses the rest (a pass for
@@ -774,8 +788,10 @@ class CadenceNodes(NodeProducer[Any]):
             order = first_goers + [g for g in wanted if g not in first_goers]
             reordered = greedy(order)
             retry = layer(*reordered)
-            if len(retry[0]) <= 1 and len(retry[1]) < len(missed) and (wanted[0] in reordered[0] or any(
-                    far(compromise(accepted, missed), g) for g in missed)):
+            still = [g for g in stranded if g not in reordered[0] and not any(g in c for _, c in retry[0])]
+            if len(retry[0]) <= 1 and len(retry[1]) + len(still) < len(missed) + len(stranded) and (
+                    wanted[0] in reordered[0] or (stranded and all(len(chosen) == 1 for _, chosen in retry[0]))
+                    or any(far(compromise(accepted, missed), g) for g in missed)):
                 (accepted, best), (passes, missed) = reordered, retry
         if missed:
             best = compromise(accepted, missed)
