@@ -101,3 +101,26 @@ def test_a_drawing_made_at_the_node_stays_with_the_first_mix_where_a_later_drawi
     assert pass_share(None) == pytest.approx(0.5)
     assert pass_share(2).max() == 0.0  # the node draws the square there: the first mix shows it
     assert pass_share(3) == pytest.approx(0.5)  # the node draws the bar the pass poses: the rule does not apply
+
+
+def test_pixels_a_camera_moves_at_every_step_are_not_claimed_by_a_drawing_at_the_node() -> None:
+    # The node rule above, under a camera on ones (robustness shaking camera: two characters on twos out
+    # of step). Every pixel changes at every step there, so "changes at the node" took the whole picture
+    # from the pass, the edges of the pass's own character too (its share fell from 0.98 to 0.84 at node 24).
+    # A pixel that changes at every step of the window is the camera's, not the node's drawing.
+    rng = np.random.default_rng(3)
+    texture = rng.uniform(0.0, 255.0, (HEIGHT, WIDTH + FRAMES, 3)).astype(np.float32)
+    frames = {}
+    for k in range(FRAMES):
+        picture = texture[:, k:k + WIDTH].copy()  # the camera moves 1 px every frame
+        x = 8 + 8 * (k // 2)  # the square is drawn at 2 and 4
+        picture[4:20, x:x + 12] = 255.0
+        frames[k] = picture
+    changes = pixel_changes(frames, range(1, FRAMES))
+    twos_square, odd_bar, camera = (2, 4), (1, 3, 5), PAN
+    half = np.full((HEIGHT, WIDTH), 0.5, np.float32)
+    refined = refine_shares([1 - half, half], changes, [twos_square, odd_bar, camera], [((1,), (0,))], at=2)[1]
+    # Left by the square at 2, held texture before: drawn at the node, kept by the first mix.
+    assert refined[8:16, 9:15].max() == 0.0
+    # Texture the camera moves all along, away from the square: the grid's share stands.
+    assert refined[28:36, 40:56] == pytest.approx(0.5)

@@ -95,20 +95,23 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
     layer the pass poses is), every pixel that changes at that step stays with the first mix.
     Those pixels show the new drawing; a layer drawn later over them (a sparser rhythm arriving)
     keeps :func:`explained` from naming its owner, and a pass would replace it with the frame
-    before (a lost drawing).
+    before (a lost drawing). Not those that change at every step of the window (quiet at none,
+    under a :data:`PIXEL_RATIO`-th of the floor): a camera on ones moves them, and the rule took
+    the whole picture from the pass, the edges of the pass's own layer too.
     """
     result = [np.asarray(share, np.float32).copy() for share in shares]
     if not changes:
         return result
     explains = explained(changes, rhythms, result[0].shape)
     every = [g for g, rhythm in enumerate(rhythms) if set(changes) <= set(rhythm)]
+    quietest = np.min(list(changes.values()), axis=0)
     sparse = [g for g in range(len(rhythms)) if g not in every]
     for position, (take, drop) in enumerate(roles, start=1):
         posed = [g for g in range(len(rhythms)) if g not in drop]
         mine = _explained_only(explains, sparse, every, take, drop)
         theirs = _explained_only(explains, sparse, every, drop, posed)
         if at in changes and at in _drawn(rhythms, [g for g in drop if g in sparse]) - _drawn(rhythms, take):
-            theirs |= changes[at] >= PIXEL_FLOOR
+            theirs |= (changes[at] >= PIXEL_FLOOR) & (quietest < PIXEL_FLOOR / PIXEL_RATIO)
         # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
         near = grown(_any(explains, take), 2)
         mine, theirs = grown(mine, 1) & ~theirs, grown(theirs, 1) & ~near
