@@ -9,6 +9,7 @@ from benchmarks.stutter.kept import lost_drawings
 from benchmarks.stutter.robustness import STEADY_BEFORE_END, STEADY_FROM, draw_scenes, output_recipes
 from benchmarks.stutter.scenes import make_scene
 from stsr.eval.synthetic import Scene, drawing_time
+from stsr.schedules import passes
 from stsr.schedules.cadence import CadenceNodes
 
 
@@ -49,7 +50,11 @@ def test_a_drawing_covered_later_by_a_sparser_layer_is_kept(monkeypatch: pytest.
     pictures = list(scene.source_frames())
 
     assert len(_lost(scene, pictures)) <= 1
+    # The pass's ring no longer takes the twos character's regions either (``passes.RING_OVER``): either
+    # change alone keeps these drawings; without both, they are lost.
     monkeypatch.setattr(CadenceNodes, "recent_owner", False)
+    assert len(_lost(scene, pictures)) <= 1
+    monkeypatch.setattr(passes, "RING_OVER", 1)
     assert {(0, 25), (0, 29), (0, 33)} <= set(_lost(scene, pictures))
 
 

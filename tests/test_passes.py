@@ -41,6 +41,22 @@ def test_a_pass_takes_the_ring_around_its_layer_but_not_a_smaller_layers_regions
     assert pass_regions(own, extent, None) == tuple(own)
 
 
+def test_a_pass_leaves_the_edge_of_a_character_about_its_size_but_takes_a_backgrounds() -> None:
+    # Robustness seed 1 scene 23: two characters on fours, out of step, side by side. The pass for one
+    # took the regions of the other (20 regions against its 16) where their outlines meet, and showed
+    # that character 10-30 % from the pass's render.
+    extent = np.zeros(GRID[0] * GRID[1], np.int64)
+    own = [2 * 8 + 2, 2 * 8 + 3, 3 * 8 + 2, 3 * 8 + 3]  # a 2x2 character
+    extent[own] = len(own)
+    neighbour = [r for r in range(extent.size) if r % 8 in (4, 5) and 1 <= r // 8 <= 4]  # 2x4, twice as large
+    extent[neighbour] = len(neighbour)
+    background = [r for r in range(extent.size) if r % 8 <= 1]  # 12 regions, left of it
+    extent[background] = len(background)
+    regions = set(pass_regions(own, extent, GRID))
+    assert not regions & set(neighbour)
+    assert 2 * 8 + 1 in regions and 3 * 8 + 1 in regions  # the background's edge goes with the pass
+
+
 def test_a_pass_reaches_a_second_ring_into_a_pan_both_mixes_pose_but_not_beside_a_layer_it_misses() -> None:
     # Robustness scene 23: a character on fours over a pan on ones, its edge across regions the pan
     # claims (they change on every frame). Its pass and the first mix both put the pan at its pose,

@@ -54,6 +54,12 @@ class NodePlan:
     at: int | None = None
 
 
+#: a pass's ring takes the regions of a group more than this many times as large as its own (a background),
+#: not those of a character about its size: their outlines share those regions, and the pass showed the
+#: neighbour 10-30 % from its render (robustness seed 1 scene 23, two characters on fours out of step)
+RING_OVER = 2
+
+
 def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] | None,
                  settled: np.ndarray | None = None) -> tuple[int, ...]:
     """A pass's regions: its layers' own, the ring around them that no smaller layer needs, and beyond
@@ -63,9 +69,10 @@ def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] |
     belongs to none (or to one that does not claim it). A region holds one layer's time, and
     where a layer's outline meets a layer on another rhythm the region changes with both, so
     it went to the other group: the pass's own regions are mostly its inside. The ring around
-    them is its outline; it goes to the pass unless a smaller layer claims it (a background's
-    pass must not take a character's edge). Free regions in it still follow the majority
-    around them in the composite (see :func:`~stsr.schedules.timemaps.group_shares`).
+    them is its outline; it goes to the pass unless a layer not much larger (:data:`RING_OVER`)
+    claims it (a background's pass must not take a character's edge, nor one character's pass its
+    neighbour's). Free regions in it still follow the majority around them in the composite (see
+    :func:`~stsr.schedules.timemaps.group_shares`).
 
     The second ring: a layer's edge moves across the regions around it, and in those that also
     hold a layer changing on every frame (its edge over a pan) the pan's group claims them. With one
@@ -78,7 +85,7 @@ def pass_regions(own: Sequence[int], extent: np.ndarray, grid: tuple[int, int] |
     member = np.zeros(extent.size, np.uint8)
     member[list(own)] = 1
     near = cv2.dilate(member.reshape(grid), np.ones((3, 3), np.uint8)).ravel().astype(bool)
-    ring = near & ((extent == 0) | (extent > len(own)))
+    ring = near & ((extent == 0) | (extent > RING_OVER * len(own)))
     if settled is not None:
         ring |= cv2.dilate(member.reshape(grid), np.ones((5, 5), np.uint8)).ravel().astype(bool) & ~near & settled
     return tuple(int(r) for r in np.flatnonzero(ring | member.astype(bool)))
