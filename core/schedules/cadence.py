@@ -766,13 +766,17 @@ class CadenceNodes(NodeProducer[Any]):
         # pass, a frame at the node, tore the in-between's layer around it.
         accepted, best = greedy([g for g in wanted if g in pinned] + [g for g in wanted if g not in pinned])
         passes, missed = layer(accepted, best)
+
+        def in_pass(g: int, planned: Passes) -> bool:
+            return any(g in chosen for _, chosen in planned)
+
         # A light layer refused a pass only for its few regions (a character going behind another) that the
         # first mix leaves far off its pose, though it keeps a rhythm (evenly drawn, or on ones), is no less
         # unposed for being light: the retry below may pose it (robustness seed 1 scene 35: a character on
         # ones behind one on threes, lighter than a slow pan's faint texture, was left 0.67 frame ahead).
         stranded = [g for g in wanted if self.stranded_retry and few_regions is not None and few_regions[g]
                     and g not in accepted and g not in missed and (steady(g) or keys[g] == (0, 1))
-                    and far(best, g) and not any(g in chosen for _, chosen in passes)]
+                    and far(best, g) and not in_pass(g, passes)]
         if (missed or stranded) and eligible is not None and not all(eligible[g] for g in [*missed, *stranded]):
             # A layer that may not have a pass (a pan's faint texture) is posed by the first mix or
             # not at all: where the order by weight left one off, let those go first, as long as
@@ -788,7 +792,7 @@ class CadenceNodes(NodeProducer[Any]):
             order = first_goers + [g for g in wanted if g not in first_goers]
             reordered = greedy(order)
             retry = layer(*reordered)
-            still = [g for g in stranded if g not in reordered[0] and not any(g in c for _, c in retry[0])]
+            still = [g for g in stranded if g not in reordered[0] and not in_pass(g, retry[0])]
             if len(retry[0]) <= 1 and len(retry[1]) + len(still) < len(missed) + len(stranded) and (
                     wanted[0] in reordered[0] or (stranded and all(len(chosen) == 1 for _, chosen in retry[0]))
                     or any(far(compromise(accepted, missed), g) for g in missed)):

@@ -104,7 +104,8 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         return result
     explains = explained(changes, rhythms, result[0].shape)
     every = [g for g, rhythm in enumerate(rhythms) if set(changes) <= set(rhythm)]
-    quietest = np.min(list(changes.values()), axis=0)
+    # Only the node rule asks how quiet a pixel gets: a camera on ones never lets it rest.
+    quietest = np.min(list(changes.values()), axis=0) if at in changes else None
     sparse = [g for g in range(len(rhythms)) if g not in every]
     for position, (take, drop) in enumerate(roles, start=1):
         posed = [g for g in range(len(rhythms)) if g not in drop]
