@@ -93,7 +93,8 @@ def _passes(counter: CountingInterpolator, outputs: int) -> dict[str, float]:
 def write_source(path: Path, scene: Scene) -> None:
     """The scene's source clip in H.264, at the scene's own CRF when it asks for stronger compression."""
     pictures = source_pictures(scene)
-    settings = choose_settings(path, "h264", 8, scene.width, scene.height, crf=scene.crf)
+    settings = choose_settings(path, "h264", 8, scene.width, scene.height, crf=scene.crf,
+                               encoder_options={"threads": "1"})
     writer = VideoWriter(path, scene.rate, scene.width, scene.height, codec=settings)
     try:
         for index, picture in enumerate(pictures):
