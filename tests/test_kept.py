@@ -82,3 +82,18 @@ def test_a_drawing_of_a_character_on_two_three_is_shown_as_itself(monkeypatch: p
     assert _lost(scene, pictures) == []
     monkeypatch.setattr(CadenceNodes, "two_three_even", False)
     assert (1, 45) in _lost(scene, pictures)
+
+
+def test_a_drawing_of_a_character_half_out_of_the_picture_is_shown_as_itself(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Robustness seed 1 scene 27, clean: a character on twos enters at the top right corner beside one on
+    threes and one on twos out of step, over a pan on ones. Half out of the picture it has too few regions
+    for a pass, and once judged evenly drawn (``evenly_over_span``) it got a pass at the node after its
+    drawing at 12 that blended it with the next: that drawing was lost. Drawn evenly and distinct, it is
+    now pinned at its drawing like a layer that may have a pass (``pin_few_regions``)."""
+    scene = next(scene for number, scene in draw_scenes(28, 1, 0.5) if number == 27)
+    pictures = list(scene.source_frames())
+
+    assert (0, 12) not in _lost(scene, pictures)
+    monkeypatch.setattr(CadenceNodes, "pin_few_regions", False)
+    assert (0, 12) in _lost(scene, pictures)

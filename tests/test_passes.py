@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -353,8 +355,30 @@ def test_a_character_behind_another_keeps_its_timing_with_few_regions(monkeypatc
 
     assert late_at(range(36, 40, 2)) < 0.4
     # Without a pass of its own, the retry for a light layer refused one for its few regions
-    # (``stranded_retry``) poses it with the first mix; without either, it is a frame late.
+    # (``stranded_retry``) poses it with the first mix, and so does the pin of a layer with few regions
+    # drawn evenly (``pin_few_regions``) at its drawings; without all three, it is a frame late.
     monkeypatch.setattr(CadenceNodes, "continuing_regions", 10**6)
     assert late_at(range(36, 40, 2)) < 0.4
     monkeypatch.setattr(CadenceNodes, "stranded_retry", False)
+    assert late_at(range(36, 40, 2)) < 0.4
+    monkeypatch.setattr(CadenceNodes, "pin_few_regions", False)
     assert late_at(range(36, 40, 2)) > 0.9
+
+
+def test_a_character_on_twos_under_a_shaking_camera_is_judged_even_by_drawings_before_the_window(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Robustness seed 1 scene 5 (H.264): two characters on twos out of step under a camera shaking on ones.
+    Where compression makes the camera's turn look like a hold, a node's mix window spans four frames and
+    shows the lighter character's drawings before and after only: never "evenly drawn" there, it got no
+    pass and was shown a whole frame late (SI 0.18). Judged over all the frames the node reads, it is."""
+    from benchmarks.stutter.robustness import decode, draw_scenes, evaluate, write_source
+    from stsr.schedules.cadence import CadenceNodes
+
+    scene = next(scene for number, scene in draw_scenes(6, 1, 0.5) if number == 5)
+    path = tmp_path / "shake.mp4"
+    write_source(path, scene)
+    pictures = [frame.rgb for frame in decode(path)]
+
+    assert evaluate(scene, pictures, "cadence")[0] <= 0.10
+    monkeypatch.setattr(CadenceNodes, "evenly_over_span", False)
+    assert evaluate(scene, pictures, "cadence")[0] > 0.15

@@ -150,6 +150,16 @@ class CadenceNodes(NodeProducer[Any]):
     #: rhythm, whose new drawing is shown as itself where it may have a pass (robustness seed 2 scene 10, clean:
     #: a character on 2-3 beside one on fours; no output showed its drawing at frame 45 at more than 0.52)
     two_three_even = True
+    #: whether a layer is drawn evenly is judged by its drawings over all the frames the node reads, not only
+    #: the mix's window, which often shows two of them: under a camera shaking on ones a character on twos
+    #: drawn at the camera's turn was never evenly drawn there, got no pass, and was shown a frame late
+    #: (robustness seed 1 scene 5, H.264: SI 0.18)
+    evenly_over_span = True
+    #: a layer drawn anew at the node with too few regions for a pass (half hidden, or half out of the
+    #: picture) but drawn evenly is shown as its drawing too (see ``pinned`` in :meth:`_solve`): with
+    #: :attr:`evenly_over_span` a character entering at a corner got a pass that posed it with a blend
+    #: instead, and its drawing at frame 12 was lost (robustness seed 1 scene 27)
+    pin_few_regions = True
     #: a layer drawn anew at the node (not on ones) is posed only by frames that show that drawing
     drawings_as_themselves = True
     #: at most this many further passes per node
@@ -389,6 +399,13 @@ class CadenceNodes(NodeProducer[Any]):
             target = float(np.median(targets[regions])) - index
             rows.append((*(float(v - index) for v in history), target))
         keys = tuple(key for key, _, _ in major)
+        if self.evenly_over_span:
+            # Drawn evenly by its last three drawings over all the frames the node reads: the mix's window
+            # often holds two of them only (a character on twos beside a camera on ones).
+            evenly = tuple(self._evenly_drawn((*(float(v - index) for v in self._consensus(
+                drawn[regions], np.array(candidates))), 0.0), key) for key, regions, _ in major)
+        else:
+            evenly = tuple(self._evenly_drawn(rows[g], key) for g, (key, _, _) in enumerate(major))
         primary = tuple(flag for _, _, flag in major)
         importance = tuple(weight[key] for key, _, _ in major)
         visibility = tuple(self._visibility(regions, strongest) for _, regions, _ in major) \
@@ -398,7 +415,7 @@ class CadenceNodes(NodeProducer[Any]):
         # between a pan's steps), and faint ones a light's edge that compression steps on twos.
         contrast = [weight[key] / len(regions) for key, regions, _ in major]
         # A layer seen just before on the same rhythm is one even where it shows few regions (behind another).
-        enough_regions = [len(regions) >= self.pass_regions or (key in continuing and self._evenly_drawn(rows[g], key)
+        enough_regions = [len(regions) >= self.pass_regions or (key in continuing and evenly[g]
                           and len(regions) >= self.continuing_regions) for g, (key, regions, _) in enumerate(major)]
         distinct = [contrast[g] >= self.pass_contrast * max(contrast) for g in range(len(major))]
         eligible = tuple(enough_regions[g] and distinct[g] for g in range(len(major)))
@@ -410,11 +427,11 @@ class CadenceNodes(NodeProducer[Any]):
         around = touching([regions for _, regions, _ in major], extent, self._grid) if any(eligible) else None
         # Periodic content repeats the same problem: solve it once, relative to the node.
         cache_key = (low - index, high - index, tuple(rows), keys, primary, importance, eligible, around, visibility,
-                     few_regions)
+                     few_regions, evenly)
         relative = self._solutions.get(cache_key)
         if relative is None:
             solved, passes = self._solve(index, low, high, rows, keys, primary, importance, eligible, around,
-                                         visibility, few_regions)
+                                         visibility, few_regions, evenly)
             relative = (self._shift(solved, -index),
                         tuple((self._shift(mix, -index), chosen) for mix, chosen in passes))
             if len(self._solutions) > 4096:
@@ -641,7 +658,8 @@ class CadenceNodes(NodeProducer[Any]):
     def _solve(self, index: int, low: int, high: int, rows: list[tuple], keys: Sequence[tuple[int, int]],
                primary: Sequence[bool], importance: Sequence[float], eligible: Sequence[bool] | None = None,
                around: Touching | None = None, visibility: Sequence[float] | None = None,
-               few_regions: Sequence[bool] | None = None) -> tuple[Weights, Passes]:
+               few_regions: Sequence[bool] | None = None, evenly: Sequence[bool] | None = None
+               ) -> tuple[Weights, Passes]:
         """Greedy: satisfy the primary groups in order, keeping each only if the mix still solves.
 
         A mix may only use frames between the earliest previous drawing and the latest next
@@ -650,8 +668,9 @@ class CadenceNodes(NodeProducer[Any]):
         (three rhythms at once), it gets a mix of its own (:attr:`layered`, pictures: the
         node is a composite, see :mod:`~stsr.schedules.passes`); otherwise, or beyond
         :attr:`max_passes`, the least-squares compromise over them (weighted by
-        ``visibility``, else ``importance``) is taken. Returns the first mix and the further passes, each with
-        the groups (positions in ``rows``) it poses.
+        ``visibility``, else ``importance``) is taken. ``evenly``: per group, whether it is drawn evenly
+        (:attr:`evenly_over_span`; None: judged from ``rows``). Returns the first mix and the further passes,
+        each with the groups (positions in ``rows``) it poses.
         """
         def window(chosen: Sequence[int], reach: int | None = None) -> tuple[list[int], list[tuple]]:
             start = max(low, min(index + keys[g][0] for g in chosen))
@@ -682,16 +701,18 @@ class CadenceNodes(NodeProducer[Any]):
         # look drawn at the node (a light's edge, an artefact) would force a composite for nothing.
         # A smaller one too where it may have a pass of its own and its drawings are evenly spaced (a
         # layer on its own rhythm, not a fragment): under the shaking camera a character on twos kept
-        # 0.4 of the other's weight at the camera's turn, and its drawing there never showed.
+        # 0.4 of the other's weight at the camera's turn, and its drawing there never showed. Also one
+        # refused a pass only for its few regions (its contrast is a layer's), drawn evenly.
         # Pictures only, and only where passes can pose the layers the pin leaves off (numbers are
         # their poses: a blend of them is no other picture).
         pinning = self.drawings_as_themselves and self.layered and self._grid is not None and not self._numbers
 
         def steady(g: int) -> bool:
-            return self._evenly_drawn(rows[g], keys[g])
+            return evenly[g] if evenly is not None else self._evenly_drawn(rows[g], keys[g])
 
         pinned = {g for g in wanted if pinning and self._pinned(keys[g])
-                  and (substantial(g) or (self.pin_eligible and eligible is not None and eligible[g] and steady(g)))}
+                  and (substantial(g) or (self.pin_eligible and eligible is not None and (eligible[g] or (
+                      self.pin_few_regions and few_regions is not None and few_regions[g])) and steady(g)))}
 
         def greedy(order: Sequence[int]) -> tuple[list[int], Weights]:
             best = Weights(((index, 1.0),))
