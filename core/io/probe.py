@@ -193,7 +193,9 @@ def hdr_metadata(path: str | os.PathLike[str]) -> HdrMetadata | None:
         except (StopIteration, av.error.FFmpegError):
             return None
         fields: dict[str, object] = {}
-        for side in frame.side_data:
+        for entry in frame.side_data:
+            # PyAV 18.1.1 made side data a mapping (iterating gives its types); earlier ones give the data.
+            side = entry if hasattr(entry, "type") else frame.side_data[entry]
             data = bytes(side)
             kind = str(side.type).rsplit(".", 1)[-1]
             if kind == "MASTERING_DISPLAY_METADATA" and len(data) >= 88:
