@@ -393,19 +393,15 @@ class CadenceNodes(NodeProducer[Any]):
         low = max(first, min(index + key[0] for key, _, _ in major))
         high = min(last, max(index + max(key[1], 0) for key, _, _ in major))
         columns = [candidates.index(k) for k in range(low, high + 1)]
-        rows = []
-        for _, regions, _ in major:
-            history = self._consensus(drawn[regions][:, columns], np.array(range(low, high + 1)))
-            target = float(np.median(targets[regions])) - index
-            rows.append((*(float(v - index) for v in history), target))
+        # Each group's drawing per candidate frame (the consensus is per frame): the mix's window is a slice.
+        histories = [self._consensus(drawn[regions], np.array(candidates)) - index for _, regions, _ in major]
+        rows = [(*(float(v) for v in history[columns]), float(np.median(targets[regions])) - index)
+                for history, (_, regions, _) in zip(histories, major, strict=True)]
         keys = tuple(key for key, _, _ in major)
-        if self.evenly_over_span:
-            # Drawn evenly by its last three drawings over all the frames the node reads: the mix's window
-            # often holds two of them only (a character on twos beside a camera on ones).
-            evenly = tuple(self._evenly_drawn((*(float(v - index) for v in self._consensus(
-                drawn[regions], np.array(candidates))), 0.0), key) for key, regions, _ in major)
-        else:
-            evenly = tuple(self._evenly_drawn(rows[g], key) for g, (key, _, _) in enumerate(major))
+        # Drawn evenly by its last three drawings over all the frames the node reads: the mix's window
+        # often holds two of them only (a character on twos beside a camera on ones).
+        spans = [(*(float(v) for v in history), 0.0) for history in histories] if self.evenly_over_span else rows
+        evenly = tuple(self._evenly_drawn(span, key) for span, (key, _, _) in zip(spans, major, strict=True))
         primary = tuple(flag for _, _, flag in major)
         importance = tuple(weight[key] for key, _, _ in major)
         visibility = tuple(self._visibility(regions, strongest) for _, regions, _ in major) \
