@@ -81,6 +81,9 @@ def test_a_drawing_of_a_character_on_two_three_is_shown_as_itself(monkeypatch: p
 
     assert _lost(scene, pictures) == []
     monkeypatch.setattr(CadenceNodes, "two_three_even", False)
+    # Nor does a pass's ring take that drawing's edge any more (``passes.RING_OVER`` 3): either change alone
+    # keeps it; without both, it is lost.
+    monkeypatch.setattr(passes, "RING_OVER", 2)
     assert (1, 45) in _lost(scene, pictures)
 
 
@@ -97,3 +100,18 @@ def test_a_drawing_of_a_character_half_out_of_the_picture_is_shown_as_itself(
     assert (0, 12) not in _lost(scene, pictures)
     monkeypatch.setattr(CadenceNodes, "pin_few_regions", False)
     assert (0, 12) in _lost(scene, pictures)
+
+
+def test_a_pass_leaves_the_edge_of_a_character_drawn_at_the_node_nearly_three_times_its_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held-out seed 2 scene 12, clean: a character on 2-3 beside one on threes over a pan on ones. At node
+    21 the pass for the one on threes (13 regions) took into its ring the edge of the other (36 regions),
+    whose drawing made at 21 the first mix shows: the output at 21.2 showed that drawing at 0.74 of itself,
+    and it was lost. A pass's ring takes a group's regions only where that group is more than
+    ``passes.RING_OVER`` (now 3) times its own: a background, not a character up to three times as large."""
+    scene = next(scene for number, scene in draw_scenes(13, 2, 0.5) if number == 12)
+    pictures = list(scene.source_frames())
+
+    assert (1, 21) not in _lost(scene, pictures)
+    monkeypatch.setattr(passes, "RING_OVER", 2)
+    assert (1, 21) in _lost(scene, pictures)

@@ -482,4 +482,6 @@ def test_a_compromise_far_off_a_layer_gives_way_to_a_pass_for_the_heaviest() -> 
     error = float(np.sqrt(np.mean((poses[steady, 0] - times[steady]) ** 2)))
     assert error < 0.08
     worst, _, _ = judge(scene, times, poses)
-    assert worst < 0.10
+    # 0.09 until a pass's ring left characters up to three times its size alone (``passes.RING_OVER`` 3:
+    # 0.10, results/ring_over_3/); the failure this guards was 0.19.
+    assert worst < 0.12
