@@ -9,7 +9,7 @@ from benchmarks.stutter.kept import lost_drawings
 from benchmarks.stutter.robustness import STEADY_BEFORE_END, STEADY_FROM, draw_scenes, output_recipes
 from benchmarks.stutter.scenes import make_scene
 from stsr.eval.synthetic import Scene, drawing_time
-from stsr.schedules import passes
+from stsr.schedules import ownership, passes
 from stsr.schedules.cadence import CadenceNodes
 
 
@@ -114,4 +114,22 @@ def test_a_pass_leaves_the_edge_of_a_character_drawn_at_the_node_nearly_three_ti
 
     assert (1, 21) not in _lost(scene, pictures)
     monkeypatch.setattr(passes, "RING_OVER", 2)
+    # The drawing's pixels beside the pass's layer stay with the first mix too (``ownership.DRAWING_OVER_EDGE``):
+    # either change alone keeps this drawing; without both, it is lost.
+    monkeypatch.setattr(ownership, "DRAWING_OVER_EDGE", False)
     assert (1, 21) in _lost(scene, pictures)
+
+
+def test_a_drawing_made_at_the_node_keeps_its_pixels_beside_the_edge_of_the_pass_layer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held-out seed 2 scene 30, clean: characters on twos, on 2-3 and on fours over a pan on twos. Where the
+    character on twos gets its drawing at 55 the pass poses another one beside it, and the pixels where the
+    two outlines meet change with both: they kept the grid's smoothed shares, a quarter of the drawing came
+    from the pass, and the drawing was lost. Those pixels now stay with the first mix
+    (``ownership.DRAWING_OVER_EDGE``), all but the ones the pass's layer alone explains."""
+    scene = next(scene for number, scene in draw_scenes(31, 2, 0.5) if number == 30)
+    pictures = list(scene.source_frames())
+
+    assert (0, 55) not in _lost(scene, pictures)
+    monkeypatch.setattr(ownership, "DRAWING_OVER_EDGE", False)
+    assert (0, 55) in _lost(scene, pictures)

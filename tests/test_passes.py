@@ -367,20 +367,22 @@ def test_a_character_behind_another_keeps_its_timing_with_few_regions(monkeypatc
     assert late_at(range(36, 40, 2)) > 0.9
 
 
-def test_a_character_on_twos_under_a_shaking_camera_is_judged_even_by_drawings_before_the_window(
+def test_a_character_on_twos_is_judged_even_by_drawings_before_the_window(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Robustness seed 1 scene 5 (H.264): two characters on twos out of step under a camera shaking on ones.
-    Where compression makes the camera's turn look like a hold, a node's mix window spans four frames and
-    shows the lighter character's drawings before and after only: never "evenly drawn" there, it got no
-    pass and was shown a whole frame late (SI 0.18). Judged over all the frames the node reads, it is."""
+    """A node's mix window often spans four frames and shows a character on twos with two drawings only:
+    never "evenly drawn" there, it got no pass where it needed one. Judged over all the frames the node
+    reads (``evenly_over_span``), it is. Found on robustness seed 1 scene 5 (a camera shaking on ones,
+    whose turn compression made look like a hold: 0.18); on the benchmark's repeatable encode (no
+    mb-tree) that scene no longer shows it, and held-out seed 2 scene 34 does: a character on ones
+    beside two on twos, one of them mostly hidden, SI 0.12 with it and 0.36 without (H.264)."""
     from benchmarks.stutter.robustness import decode, draw_scenes, evaluate, write_source
     from stsr.schedules.cadence import CadenceNodes
 
-    scene = next(scene for number, scene in draw_scenes(6, 1, 0.5) if number == 5)
-    path = tmp_path / "shake.mp4"
+    scene = next(scene for number, scene in draw_scenes(35, 2, 0.5) if number == 34)
+    path = tmp_path / "source.mp4"
     write_source(path, scene)
     pictures = [frame.rgb for frame in decode(path)]
 
-    assert evaluate(scene, pictures, "cadence")[0] <= 0.10
+    assert evaluate(scene, pictures, "cadence")[0] <= 0.15
     monkeypatch.setattr(CadenceNodes, "evenly_over_span", False)
-    assert evaluate(scene, pictures, "cadence")[0] > 0.15
+    assert evaluate(scene, pictures, "cadence")[0] > 0.25
