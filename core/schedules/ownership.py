@@ -121,14 +121,14 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
             at_node = (changes[at] >= PIXEL_FLOOR) & (quietest < PIXEL_FLOOR / PIXEL_RATIO)
             theirs |= at_node
         # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
-        mine_explained = _any(explains, take)
-        near = grown(mine_explained, 2)
+        pass_layers_explain = _any(explains, take)
+        near = grown(pass_layers_explain, 2)
         mine, theirs = grown(mine, 1) & ~theirs, grown(theirs, 1) & ~near
         if DRAWING_OVER_EDGE:
             # ... but the new drawing made at the node keeps its pixels there too, all but those the pass's
             # own layers explain: beside the pass's layer they change with both, and the grid's shares took
             # 20-30 % of the drawing from the pass (held-out seed 2 scenes 4, 9 and 30: drawings lost).
-            drawing = at_node & ~mine_explained
+            drawing = at_node & ~pass_layers_explain
             theirs |= drawing
             mine &= ~drawing
         mine &= result[position] > 0.02
