@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.stutter.kept import lost_drawings
-from benchmarks.stutter.robustness import STEADY_BEFORE_END, STEADY_FROM, draw_scenes, output_recipes
+from benchmarks.stutter.robustness import STEADY_BEFORE_END, STEADY_FROM, drawn_scene, output_recipes
 from benchmarks.stutter.scenes import make_scene
 from stsr.eval.synthetic import Scene, drawing_time
 from stsr.schedules import ownership, passes
@@ -37,7 +37,7 @@ def test_cadence_shows_a_drawing_as_itself_where_a_blend_has_its_pose() -> None:
     missed the drawings in between, the solver's cheapest mix that posed every group was two thirds
     of the drawing before and one third of the one after: 34 drawings of 34 never showed, at SI 0.
     A layer drawn at the node is now posed by frames that show that drawing."""
-    scene = next(scene for number, scene in draw_scenes(13, 1, 0.5) if number == 12)
+    scene = drawn_scene(1, 12)
     assert _lost(scene, list(scene.source_frames())) == []
 
 
@@ -46,7 +46,7 @@ def test_a_drawing_covered_later_by_a_sparser_layer_is_kept(monkeypatch: pytest.
     where the pass posed the one on fours, the pixels of a twos drawing made at the node, which the
     fours character covers later, went to the pass (no rhythm explained them): 5 drawings lost.
     A pixel that changes at the node with a layer the pass puts off its pose stays with the first mix."""
-    scene = next(scene for number, scene in draw_scenes(10, 2, 0.5) if number == 9)
+    scene = drawn_scene(2, 9)
     pictures = list(scene.source_frames())
 
     assert len(_lost(scene, pictures)) <= 1
@@ -76,7 +76,7 @@ def test_a_drawing_of_a_character_on_two_three_is_shown_as_itself(monkeypatch: p
     """Held-out seed 2 scene 10, clean: a character on 2-3 beside one on fours and one on threes, over a
     pan on twos. Drawn two and three frames apart in turn, it never counted as evenly drawn, so where
     it was not the heaviest layer its drawing at frame 45 was never pinned and no output showed it."""
-    scene = next(scene for number, scene in draw_scenes(11, 2, 0.5) if number == 10)
+    scene = drawn_scene(2, 10)
     pictures = list(scene.source_frames())
 
     assert _lost(scene, pictures) == []
@@ -94,7 +94,7 @@ def test_a_drawing_of_a_character_half_out_of_the_picture_is_shown_as_itself(
     for a pass, and once judged evenly drawn (``evenly_over_span``) it got a pass at the node after its
     drawing at 12 that blended it with the next: that drawing was lost. Drawn evenly and distinct, it is
     now pinned at its drawing like a layer that may have a pass (``pin_few_regions``)."""
-    scene = next(scene for number, scene in draw_scenes(28, 1, 0.5) if number == 27)
+    scene = drawn_scene(1, 27)
     pictures = list(scene.source_frames())
 
     assert (0, 12) not in _lost(scene, pictures)
@@ -109,7 +109,7 @@ def test_a_pass_leaves_the_edge_of_a_character_drawn_at_the_node_nearly_three_ti
     whose drawing made at 21 the first mix shows: the output at 21.2 showed that drawing at 0.74 of itself,
     and it was lost. A pass's ring takes a group's regions only where that group is more than
     ``passes.RING_OVER`` (now 3) times its own: a background, not a character up to three times as large."""
-    scene = next(scene for number, scene in draw_scenes(13, 2, 0.5) if number == 12)
+    scene = drawn_scene(2, 12)
     pictures = list(scene.source_frames())
 
     assert (1, 21) not in _lost(scene, pictures)
@@ -127,7 +127,7 @@ def test_a_drawing_made_at_the_node_keeps_its_pixels_beside_the_edge_of_the_pass
     two outlines meet change with both: they kept the grid's smoothed shares, a quarter of the drawing came
     from the pass, and the drawing was lost. Those pixels now stay with the first mix
     (``ownership.DRAWING_OVER_EDGE``), all but the ones the pass's layer alone explains."""
-    scene = next(scene for number, scene in draw_scenes(31, 2, 0.5) if number == 30)
+    scene = drawn_scene(2, 30)
     pictures = list(scene.source_frames())
 
     assert (0, 55) not in _lost(scene, pictures)

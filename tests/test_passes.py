@@ -343,10 +343,10 @@ def test_a_character_behind_another_keeps_its_timing_with_few_regions(monkeypatc
     others showed it a whole frame late from 32 to 39. Seen on the same rhythm just before, and drawn
     evenly, it may now have one with fewer regions (``continuing_regions``): at its drawings 36 and 38 it
     is a third of a frame late at most (its in-betweens still lag, 0.5-0.9)."""
-    from benchmarks.stutter.robustness import draw_scenes, output_recipes, recipe_poses
+    from benchmarks.stutter.robustness import drawn_scene, output_recipes, recipe_poses
     from stsr.schedules.cadence import CadenceNodes
 
-    scene = next(scene for number, scene in draw_scenes(35, 2, 0.5) if number == 34)
+    scene = drawn_scene(2, 34)
     pictures = list(scene.source_frames())
 
     def late_at(frames: range) -> float:
@@ -375,10 +375,10 @@ def test_a_character_on_twos_is_judged_even_by_drawings_before_the_window(
     whose turn compression made look like a hold: 0.18); on the benchmark's repeatable encode (no
     mb-tree) that scene no longer shows it, and held-out seed 2 scene 34 does: a character on ones
     beside two on twos, one of them mostly hidden, SI 0.12 with it and 0.36 without (H.264)."""
-    from benchmarks.stutter.robustness import decode, draw_scenes, evaluate, write_source
+    from benchmarks.stutter.robustness import decode, drawn_scene, evaluate, write_source
     from stsr.schedules.cadence import CadenceNodes
 
-    scene = next(scene for number, scene in draw_scenes(35, 2, 0.5) if number == 34)
+    scene = drawn_scene(2, 34)
     path = tmp_path / "source.mp4"
     write_source(path, scene)
     pictures = [frame.rgb for frame in decode(path)]

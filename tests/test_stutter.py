@@ -268,9 +268,9 @@ def test_benchmark_sources_are_the_same_bytes_on_every_run(tmp_path: Path) -> No
     thread its macroblock-tree rate control still gave a different stream on about one encode in three
     (seed 1 scene 23, 320x180: four streams in twelve encodes). The benchmark's sources are encoded on
     one thread without it: x264 writes its settings into the stream."""
-    from benchmarks.stutter.robustness import draw_scenes, write_source
+    from benchmarks.stutter.robustness import drawn_scene, write_source
 
-    scene = next(scene for number, scene in draw_scenes(24, 1, 0.5) if number == 23)
+    scene = drawn_scene(1, 23)
     streams = set()
     for attempt in range(6):
         path = tmp_path / f"{attempt}.mp4"
@@ -424,10 +424,10 @@ def test_a_character_behind_another_is_judged_apart_where_it_is_out_of_view() ->
     Apart at frame 8 it shows whole, at frame 40 under a fifth of it; the one in front always shows
     whole. Poses a frame late only while it is hidden stutter in the pose table, not in view."""
     from benchmarks.stutter.occlusion import in_view_si, visible_share
-    from benchmarks.stutter.robustness import draw_scenes
+    from benchmarks.stutter.robustness import drawn_scene
     from stsr.eval.analysis import stutter_index
 
-    scene = next(scene for number, scene in draw_scenes(1, 1, 0.5) if number == 0)
+    scene = drawn_scene(1, 0)
     assert visible_share(scene, 0, 8) == 1.0
     assert visible_share(scene, 0, 40) < 0.2
     assert all(visible_share(scene, 1, frame) == 1.0 for frame in (8, 24, 40, 56))
@@ -447,9 +447,9 @@ def test_a_pass_shows_its_whole_character_where_its_outline_shares_regions_with_
     when its pixels change, the outline comes from the pass (``stsr.schedules.ownership``). With a
     drawing shown as itself at frame 11 (``drawings_as_themselves``), three layers wanted passes there
     and the node fell back to the compromise (rms 0.14) until the small ones went without."""
-    from benchmarks.stutter.robustness import _steady, draw_scenes, output_poses
+    from benchmarks.stutter.robustness import _steady, drawn_scene, output_poses
 
-    scene = next(scene for number, scene in draw_scenes(24, 1, 0.5) if number == 23)
+    scene = drawn_scene(1, 23)
     times, poses = output_poses(scene, list(scene.source_frames()), "cadence")
     apart = _steady(scene, times) & (times < 30)  # before the two characters cross
     error = float(np.sqrt(np.mean((poses[apart, 1] - times[apart]) ** 2)))
@@ -462,9 +462,9 @@ def test_a_fragment_that_missed_a_new_drawing_is_shown_with_it() -> None:
     the drawing had to show as itself (``drawings_as_themselves``), they got a pass of their own over
     the character, which put part of it a blend behind: SI 0.03 where pairs has 0.00. Such a group
     is a fragment of the layer drawn at the node, shown with its drawing."""
-    from benchmarks.stutter.robustness import draw_scenes, judge, output_poses
+    from benchmarks.stutter.robustness import drawn_scene, judge, output_poses
 
-    scene = next(scene for number, scene in draw_scenes(4, 2, 0.5) if number == 3)
+    scene = drawn_scene(2, 3)
     times, poses = output_poses(scene, list(scene.source_frames()), "cadence")
     worst, _, _ = judge(scene, times, poses)
     assert worst < 0.01
@@ -478,9 +478,9 @@ def test_a_compromise_far_off_a_layer_gives_way_to_a_pass_for_the_heaviest() -> 
     it and the heaviest layer gets the pass, where the compromise would leave a layer more than
     ``far_off`` behind; and the compromise weighs each layer by how visible its error is (the pan's
     changes are faint)."""
-    from benchmarks.stutter.robustness import _steady, draw_scenes, judge, output_poses
+    from benchmarks.stutter.robustness import _steady, drawn_scene, judge, output_poses
 
-    scene = next(scene for number, scene in draw_scenes(36, 1, 0.5) if number == 35)
+    scene = drawn_scene(1, 35)
     times, poses = output_poses(scene, list(scene.source_frames()), "cadence")
     steady = _steady(scene, times)
     error = float(np.sqrt(np.mean((poses[steady, 0] - times[steady]) ** 2)))

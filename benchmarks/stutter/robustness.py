@@ -253,6 +253,11 @@ def draw_scenes(count: int, seed: int = 1, hard: float = 0.0) -> Iterator[tuple[
         yield number, random_hard_scene(rng) if is_hard else random_scene(rng)
 
 
+def drawn_scene(seed: int, number: int, hard: float = 0.5) -> Scene:
+    """Scene ``number`` of the draw with ``seed`` and ``hard``, as the robustness run numbers it (2:30: seed 2's 30)."""
+    return dict(draw_scenes(number + 1, seed, hard))[number]
+
+
 def describe(scene: Scene) -> str:
     """One line: size, each character's rhythm and speed, the pan."""
     layers = ", ".join(f"{'-'.join(map(str, c.holds))}@{np.hypot(*getattr(c, 'velocity', (0, 0))):.1f}px"

@@ -151,9 +151,9 @@ class CadenceNodes(NodeProducer[Any]):
     #: a character on 2-3 beside one on fours; no output showed its drawing at frame 45 at more than 0.52)
     two_three_even = True
     #: whether a layer is drawn evenly is judged by its drawings over all the frames the node reads, not only
-    #: the mix's window, which often shows two of them: under a camera shaking on ones a character on twos
-    #: drawn at the camera's turn was never evenly drawn there, got no pass, and was shown a frame late
-    #: (robustness seed 1 scene 5, H.264: SI 0.18)
+    #: the mix's window, which often shows two of them: a character on twos was never evenly drawn there and
+    #: got no pass (robustness seed 1 scene 5 on the mb-tree encode: 0.18; on today's sources held-out seed 2
+    #: scene 34: 0.36 without, 0.12 with)
     evenly_over_span = True
     #: a layer drawn anew at the node with too few regions for a pass (half hidden, or half out of the
     #: picture) but drawn evenly is shown as its drawing too (see ``pinned`` in :meth:`_solve`): with

@@ -128,9 +128,8 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
             # ... but the new drawing made at the node keeps its pixels there too, all but those the pass's
             # own layers explain: beside the pass's layer they change with both, and the grid's shares took
             # 20-30 % of the drawing from the pass (held-out seed 2 scenes 4, 9 and 30: drawings lost).
-            drawing = at_node & ~pass_layers_explain
-            theirs |= drawing
-            mine &= ~drawing
+            # (``mine`` has none of them: ``theirs`` held them all before the margin was cut.)
+            theirs |= at_node & ~pass_layers_explain
         mine &= result[position] > 0.02
         for share in result:
             share[mine] = 0.0
