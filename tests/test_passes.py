@@ -386,3 +386,20 @@ def test_a_character_on_twos_is_judged_even_by_drawings_before_the_window(
     assert evaluate(scene, pictures, "cadence")[0] <= 0.15
     monkeypatch.setattr(CadenceNodes, "evenly_over_span", False)
     assert evaluate(scene, pictures, "cadence")[0] > 0.25
+
+
+def test_a_character_sweeping_over_a_drawing_made_at_the_node_comes_from_its_pass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held-out seed 2 scene 9, clean: two characters on twos and one on fours over a pan on ones. Where a pass
+    poses the one on fours beside a drawing made at the node, the pixels it sweeps over before its next
+    drawing changed at the node too (the other's drawing) and stayed with the first mix: its edge showed a
+    drawing behind there, SI 0.16. Those pixels now go to the pass (``ownership.SWEPT_AFTER_NODE``): 0.10."""
+    from benchmarks.stutter.robustness import drawn_scene, evaluate
+    from stsr.schedules import ownership
+
+    scene = drawn_scene(2, 9)
+    pictures = list(scene.source_frames())
+
+    assert evaluate(scene, pictures, "cadence")[0] <= 0.12
+    monkeypatch.setattr(ownership, "SWEPT_AFTER_NODE", False)
+    assert evaluate(scene, pictures, "cadence")[0] > 0.14

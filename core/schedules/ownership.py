@@ -27,6 +27,9 @@ PIXEL_RATIO = 2.0
 #: at the node, a pixel that changes with a new drawing of a layer the pass puts off its pose stays with the
 #: first mix even beside the pass's layer's edge (:func:`refine_shares`)
 DRAWING_OVER_EDGE = True
+#: ... but a pixel that changes again at the pass's layer's next drawing, while the layers the pass puts off
+#: their pose hold, shows the pass's layer sweeping over it: it goes to the pass (:func:`refine_shares`)
+SWEPT_AFTER_NODE = True
 
 
 def pixel_changes(thumbnails: Mapping[int, np.ndarray], steps: Sequence[int]) -> dict[int, np.ndarray]:
@@ -103,6 +106,9 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
     the whole picture from the pass, the edges of the pass's own layer too. With
     :data:`DRAWING_OVER_EDGE` they stay with the first mix also within the two pixels around the pass's
     own layer's edge, all but the pixels that layer explains: the drawing wins where two outlines meet.
+    With :data:`SWEPT_AFTER_NODE`, a pixel of the node rule that changes again at the pass's layer's next
+    drawing, before the layers it puts off their pose are drawn again, goes to the pass: that layer, in
+    front, is on its way over it at the node's time (:func:`_swept_after`).
     """
     result = [np.asarray(share, np.float32).copy() for share in shares]
     if not changes:
@@ -117,8 +123,12 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         mine = _explained_only(explains, sparse, every, take, drop)
         theirs = _explained_only(explains, sparse, every, drop, posed)
         at_node = np.zeros_like(theirs)
+        swept = np.zeros_like(theirs)
         if at in changes and at in _drawn(rhythms, [g for g in drop if g in sparse]) - _drawn(rhythms, take):
             at_node = (changes[at] >= PIXEL_FLOOR) & (quietest < PIXEL_FLOOR / PIXEL_RATIO)
+            if SWEPT_AFTER_NODE:
+                swept = _swept_after(changes, rhythms, take, [g for g in drop if g in sparse], at) & at_node
+                at_node &= ~swept
             theirs |= at_node
         # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
         pass_layers_explain = _any(explains, take)
@@ -130,6 +140,7 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
             # 20-30 % of the drawing from the pass (held-out seed 2 scenes 4, 9 and 30: drawings lost).
             # (``mine`` has none of them: ``theirs`` held them all before the margin was cut.)
             theirs |= at_node & ~pass_layers_explain
+        mine |= swept & ~theirs
         mine &= result[position] > 0.02
         for share in result:
             share[mine] = 0.0
@@ -140,6 +151,30 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         total = np.sum(result, axis=0)
         result = [share / total for share in result]
     return result
+
+
+def _swept_after(changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[int]], take: Sequence[int],
+                 drop: Sequence[int], at: int) -> np.ndarray:
+    """Pixels that change at the pass's layers' first drawing after ``at``, before any of ``drop`` is drawn again.
+
+    The layers ``drop`` hold there, so what changes is the pass's layer arriving or leaving: at the
+    node's time it is on its way over the pixel (a layer drawn over it, in front, would hide that).
+    Not a camera on ones, which changes every pixel at every step: only a pixel that rests at some later
+    step, or whose change there stands out (:data:`PIXEL_RATIO` times) from its changes at the later
+    steps no layer of the node is drawn at (a faint pan where the pass's layer leaves it).
+    """
+    nothing = np.zeros(next(iter(changes.values())).shape, bool)
+    later = sorted(k for k in _drawn(rhythms, take) if k > at and k in changes)
+    drawn_again = _drawn(rhythms, drop)
+    if not later or any(at < k <= later[0] for k in drawn_again):
+        return nothing
+    arrives = changes[later[0]]
+    after = [change for k, change in changes.items() if k > at]
+    keeps = np.min(after, axis=0) < PIXEL_FLOOR / PIXEL_RATIO
+    between = [change for k, change in changes.items() if k > at and k not in drawn_again | _drawn(rhythms, take)]
+    if between:
+        keeps |= arrives >= PIXEL_RATIO * np.max(between, axis=0)
+    return (arrives >= PIXEL_FLOOR) & keeps
 
 
 def _drawn(rhythms: Sequence[Sequence[int]], layers: Sequence[int]) -> set[int]:
@@ -163,4 +198,5 @@ def _explained_only(explains: np.ndarray, sparse: Sequence[int], every: Sequence
 
     return level(sparse) | (~_any(explains, sparse) & level(every))
 
-__all__ = ["DRAWING_OVER_EDGE", "PIXEL_FLOOR", "PIXEL_RATIO", "explained", "pixel_changes", "refine_shares"]
+__all__ = ["DRAWING_OVER_EDGE", "PIXEL_FLOOR", "PIXEL_RATIO", "SWEPT_AFTER_NODE", "explained", "pixel_changes",
+           "refine_shares"]
