@@ -128,6 +128,18 @@ def test_pixels_the_pass_layer_sweeps_over_after_the_node_go_to_the_pass(monkeyp
     assert _pass_share(frames, (3,), 2).max() == 0.0
 
 
+def test_a_layer_not_drawn_at_the_node_does_not_stop_the_sweep() -> None:
+    # As above, with a third layer the pass puts off its pose that gets a drawing at 3, with the bar, but
+    # none at the node (robustness seed 1 scene 23, node 39: a fragment of the pan's regions, drawn on ones
+    # from the crossing character's next drawing on). Only the layers drawn at the node say whether their
+    # drawing still holds when the pass's layer arrives: 1:23 0.18 -> 0.15.
+    frames = _square_and_bar(3)
+    changes = pixel_changes(frames, range(1, FRAMES))
+    half = np.full((HEIGHT, WIDTH), 0.5, np.float32)
+    refined = refine_shares([1 - half, half], changes, [(2, 4), (3,), (3, 5)], [((1,), (0, 2))], 2)
+    assert refined[1][SQUARE_THEN_BAR].min() == 1.0
+
+
 def test_pixels_a_camera_moves_at_every_step_are_not_claimed_by_a_drawing_at_the_node() -> None:
     # The node rule above, under a camera on ones (robustness shaking camera: two characters on twos out
     # of step). Every pixel changes at every step there, so "changes at the node" took the whole picture

@@ -107,8 +107,9 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
     :data:`DRAWING_OVER_EDGE` they stay with the first mix also within the two pixels around the pass's
     own layer's edge, all but the pixels that layer explains: the drawing wins where two outlines meet.
     With :data:`SWEPT_AFTER_NODE`, a pixel of the node rule that changes again at the pass's layer's next
-    drawing, before the layers it puts off their pose are drawn again, goes to the pass: that layer, in
-    front, is on its way over it at the node's time (:func:`_swept_after`).
+    drawing, before the drawings made at the node are replaced, goes to the pass: that layer, in front,
+    is on its way over it at the node's time (:func:`_swept_after`). Only the layers drawn at the node
+    count there: a fragment drawn from the pass's layer's next drawing on would stop the rule for nothing.
     """
     result = [np.asarray(share, np.float32).copy() for share in shares]
     if not changes:
@@ -127,7 +128,8 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         if at in changes and at in _drawn(rhythms, [g for g in drop if g in sparse]) - _drawn(rhythms, take):
             at_node = (changes[at] >= PIXEL_FLOOR) & (quietest < PIXEL_FLOOR / PIXEL_RATIO)
             if SWEPT_AFTER_NODE:
-                swept = _swept_after(changes, rhythms, take, [g for g in drop if g in sparse], at) & at_node
+                drawn_here = [g for g in drop if g in sparse and at in rhythms[g]]
+                swept = _swept_after(changes, rhythms, take, drawn_here, at) & at_node
                 at_node &= ~swept
             theirs |= at_node
         # A layer's edge is antialiased and moves: a pixel or two around it shows the layer, never the other.
@@ -157,11 +159,12 @@ def _swept_after(changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[i
                  drop: Sequence[int], at: int) -> np.ndarray:
     """Pixels that change at the pass's layers' first drawing after ``at``, before any of ``drop`` is drawn again.
 
-    The layers ``drop`` hold there, so what changes is the pass's layer arriving or leaving: at the
-    node's time it is on its way over the pixel (a layer drawn over it, in front, would hide that).
-    Not a camera on ones, which changes every pixel at every step: only a pixel that rests at some later
-    step, or whose change there stands out (:data:`PIXEL_RATIO` times) from its changes at the later
-    steps no layer of the node is drawn at (a faint pan where the pass's layer leaves it).
+    ``drop``: the layers the pass puts off their pose that are drawn at ``at``. They hold there, so
+    what changes is the pass's layer arriving or leaving: at the node's time it is on its way over
+    the pixel (a layer drawn over it, in front, would hide that). Not a camera on ones, which changes
+    every pixel at every step: only a pixel that rests at some later step, or whose change there
+    stands out (:data:`PIXEL_RATIO` times) from its changes at the later steps where neither those
+    layers nor the pass's are drawn (a faint pan where the pass's layer leaves it).
     """
     nothing = np.zeros(next(iter(changes.values())).shape, bool)
     later = sorted(k for k in _drawn(rhythms, take) if k > at and k in changes)
