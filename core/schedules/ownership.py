@@ -125,10 +125,10 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
         theirs = _explained_only(explains, sparse, every, drop, posed)
         at_node = np.zeros_like(theirs)
         swept = np.zeros_like(theirs)
-        if at in changes and at in _drawn(rhythms, [g for g in drop if g in sparse]) - _drawn(rhythms, take):
+        drawn_here = [g for g in drop if g in sparse and at in rhythms[g]]
+        if at in changes and drawn_here and at not in _drawn(rhythms, take):
             at_node = (changes[at] >= PIXEL_FLOOR) & (quietest < PIXEL_FLOOR / PIXEL_RATIO)
             if SWEPT_AFTER_NODE:
-                drawn_here = [g for g in drop if g in sparse and at in rhythms[g]]
                 swept = _swept_after(changes, rhythms, take, drawn_here, at) & at_node
                 at_node &= ~swept
             theirs |= at_node
@@ -166,15 +166,14 @@ def _swept_after(changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[i
     stands out (:data:`PIXEL_RATIO` times) from its changes at the later steps where neither those
     layers nor the pass's are drawn (a faint pan where the pass's layer leaves it).
     """
-    nothing = np.zeros(next(iter(changes.values())).shape, bool)
-    later = sorted(k for k in _drawn(rhythms, take) if k > at and k in changes)
-    drawn_again = _drawn(rhythms, drop)
-    if not later or any(at < k <= later[0] for k in drawn_again):
-        return nothing
+    passes_drawn, drop_drawn = _drawn(rhythms, take), _drawn(rhythms, drop)
+    later = sorted(k for k in passes_drawn if k > at and k in changes)
+    if not later or any(at < k <= later[0] for k in drop_drawn):
+        return np.zeros(changes[at].shape, bool)
     arrives = changes[later[0]]
-    after = [change for k, change in changes.items() if k > at]
-    keeps = np.min(after, axis=0) < PIXEL_FLOOR / PIXEL_RATIO
-    between = [change for k, change in changes.items() if k > at and k not in drawn_again | _drawn(rhythms, take)]
+    after = {k: change for k, change in changes.items() if k > at}
+    keeps = np.min(list(after.values()), axis=0) < PIXEL_FLOOR / PIXEL_RATIO
+    between = [change for k, change in after.items() if k not in passes_drawn | drop_drawn]
     if between:
         keeps |= arrives >= PIXEL_RATIO * np.max(between, axis=0)
     return (arrives >= PIXEL_FLOOR) & keeps
