@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from benchmarks.stutter.kept import lost_drawings
 from benchmarks.stutter.robustness import STEADY_BEFORE_END, STEADY_FROM, drawn_scene, output_recipes
 from benchmarks.stutter.scenes import make_scene
 from stsr.eval.synthetic import Scene, drawing_time
-from stsr.schedules import ownership, passes
+from stsr.schedules import RegionChangeMeter, cadence, ownership, passes
 from stsr.schedules.cadence import CadenceNodes
 
 
@@ -69,6 +71,8 @@ def test_a_smaller_layer_drawn_at_the_node_under_a_shaking_camera_is_shown_as_it
 
     assert _lost(scene, pictures) == []
     monkeypatch.setattr(CadenceNodes, "pin_eligible", False)
+    # The camera's turn counted as drawn (``RegionChangeMeter.camera_turn``) keeps it too: either alone does.
+    monkeypatch.setattr(cadence, "RegionChangeMeter", functools.partial(RegionChangeMeter, camera_turn=None))
     assert (1, 39) in _lost(scene, pictures)
 
 
