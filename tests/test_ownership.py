@@ -128,6 +128,19 @@ def test_pixels_the_pass_layer_sweeps_over_after_the_node_go_to_the_pass(monkeyp
     assert _pass_share(frames, (3,), 2).max() == 0.0
 
 
+def test_the_sweep_reaches_the_edge_of_what_the_drawing_at_the_node_left() -> None:
+    # As above: where the square leaves at the node (2), the bar arrives over the spot at 3. The columns
+    # at the edge of what the square left changed at 2 and 3 (swept), but lie within the pixel that the
+    # square's own pixels (changed at 2 only) are grown by for the first mix, and stayed with it: the bar's
+    # edge a drawing behind (held-out seed 2 scene 9: 0.10 -> 0.09; 1:23 0.15 -> 0.14).
+    frames = _square_and_bar(3)
+    changes = pixel_changes(frames, range(1, FRAMES))
+    edge = (slice(6, 18), slice(13, 15))
+    assert changes[2][edge].min() >= ownership.PIXEL_FLOOR and changes[3][edge].min() >= ownership.PIXEL_FLOOR
+    assert _pass_share(frames, (3,), 2, edge).min() == 1.0
+    assert _pass_share(frames, (3,), 2, (slice(6, 18), slice(9, 12))).max() == 0.0  # what only the square left
+
+
 def test_a_layer_not_drawn_at_the_node_does_not_stop_the_sweep() -> None:
     # As above, with a third layer the pass puts off its pose that gets a drawing at 3, with the bar, but
     # none at the node (robustness seed 1 scene 23, node 39: a fragment of the pan's regions, drawn on ones

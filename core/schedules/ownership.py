@@ -108,7 +108,8 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
     own layer's edge, all but the pixels that layer explains: the drawing wins where two outlines meet.
     With :data:`SWEPT_AFTER_NODE`, a pixel of the node rule that changes again at the pass's layer's next
     drawing, before the drawings made at the node are replaced, goes to the pass: that layer, in front,
-    is on its way over it at the node's time (:func:`_swept_after`). Only the layers drawn at the node
+    is on its way over it at the node's time (:func:`_swept_after`), also within the pixel that the
+    first mix's own pixels are grown by. Only the layers drawn at the node
     count there: a fragment drawn from the pass's layer's next drawing on would stop the rule for nothing.
     """
     result = [np.asarray(share, np.float32).copy() for share in shares]
@@ -142,7 +143,10 @@ def refine_shares(shares: Sequence[np.ndarray], changes: Mapping[int, np.ndarray
             # 20-30 % of the drawing from the pass (held-out seed 2 scenes 4, 9 and 30: drawings lost).
             # (``mine`` has none of them: ``theirs`` held them all before the margin was cut.)
             theirs |= at_node & ~pass_layers_explain
-        mine |= swept & ~theirs
+        # A swept pixel is the pass's even within the pixel that the first mix's layers are grown by: beside
+        # what the layer drawn at the node left, the pass's layer arrives over it (held-out seed 2 scene 9).
+        theirs &= ~swept
+        mine |= swept
         mine &= result[position] > 0.02
         for share in result:
             share[mine] = 0.0
