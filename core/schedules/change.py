@@ -179,15 +179,16 @@ class RegionChangeMeter:
         least, largest = neighbourhood.min(axis=0), neighbourhood.max(axis=0)
         steady = least > self.steady_floor
         large_enough = (change > self.floor) | (steady & (change > self.steady_floor))
+        by_ratio = self.ratio * largest
         busy = steady & (np.median(neighbourhood, axis=0) > self.continual_median * largest)
         continual = busy & (least > self.continual_share * largest)
-        drawn = large_enough & ((change > self.ratio * largest) | continual)
+        drawn = large_enough & ((change > by_ratio) | continual)
         if self.camera_turn is not None and busy.mean() >= self.camera_turn:
             # Where the camera turns its step can fall to a tenth of the others (robustness seed 2 scene
             # 20: 1.2 against 7-9), under ``continual_share``. Most of the picture slows then, together and
             # once in the frames around; noise between a character's drawings on twos is slow every other
             # frame, and a region slowing alone keeps the ratio's verdict.
-            turning = busy & large_enough & ~drawn & ((neighbourhood <= self.ratio * largest).sum(axis=0) <= 1)
+            turning = busy & large_enough & ~drawn & ((neighbourhood <= by_ratio).sum(axis=0) <= 1)
             if turning.sum() >= 0.5 * busy.sum():
                 drawn |= turning
         return drawn

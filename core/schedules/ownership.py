@@ -171,13 +171,14 @@ def _swept_after(changes: Mapping[int, np.ndarray], rhythms: Sequence[Sequence[i
     layers nor the pass's are drawn (a faint pan where the pass's layer leaves it).
     """
     passes_drawn, drop_drawn = _drawn(rhythms, take), _drawn(rhythms, drop)
-    later = sorted(k for k in passes_drawn if k > at and k in changes)
-    if not later or any(at < k <= later[0] for k in drop_drawn):
+    arrival = min((k for k in passes_drawn if k > at and k in changes), default=None)
+    if arrival is None or any(at < k <= arrival for k in drop_drawn):
         return np.zeros(changes[at].shape, bool)
-    arrives = changes[later[0]]
+    arrives = changes[arrival]
     after = {k: change for k, change in changes.items() if k > at}
     keeps = np.min(list(after.values()), axis=0) < PIXEL_FLOOR / PIXEL_RATIO
-    between = [change for k, change in after.items() if k not in passes_drawn | drop_drawn]
+    either_drawn = passes_drawn | drop_drawn
+    between = [change for k, change in after.items() if k not in either_drawn]
     if between:
         keeps |= arrives >= PIXEL_RATIO * np.max(between, axis=0)
     return (arrives >= PIXEL_FLOOR) & keeps
